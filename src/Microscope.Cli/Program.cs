@@ -1,0 +1,3 @@
+using Microscope.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,75 @@
+using System.Text.Json.Serialization;
+
+namespace Microscope.Inference;
+
+/// <summary>One layer that can be looked at.</summary>
+/// <param name="Id">URL-safe, stable, unique within the model (an alias where the manifest gives one).</param>
+/// <param name="Tensor">The ONNX tensor the layer is.</param>
+/// <param name="Op">The op that produced it.</param>
+/// <param name="Shape">C×H×W for feature maps, K for vectors (class scores), measured at the default input size.</param>
+public sealed record Layer(string Id, string Tensor, string Op, string Node, int[] Shape)
+{
+    /// <summary>Channels of a feature map, outputs of a vector.</summary>
+    public int Units => Shape[0];
+
+    [JsonIgnore]
+    public bool IsSpatial => Shape.Length == 3;
+
+    [JsonIgnore]
+    public string ShapeText => string.Join("×", Shape);
+}
+
+/// <summary>The layers of a model, in graph order, with what was assumed to find them.</summary>
+public sealed record LayerCatalog(
+    string Model,
+    string Title,
+    string Source,
+    string Input,
+    int[] InputSize,
+    bool FixedInputSize,
+    IReadOnlyList<string> Assumptions,
+    IReadOnlyList<Layer> Layers)
+{
+    public int TotalUnits => Layers.Sum(l => l.Units);
+
+    /// <summary>Finds a layer by id (or by its ONNX tensor name), or explains what exists.</summary>
+    public Layer Find(string id)
+    {
+        var layer = Layers.FirstOrDefault(l => l.Id == id) ?? Layers.FirstOrDefault(l => l.Tensor == id);
+        if (layer is not null)
+        {
+            return layer;
+        }
+
+        var close = Layers
+            .Select(l => (l.Id, Distance: Distance(l.Id.ToLowerInvariant(), id.ToLowerInvariant())))
+            .OrderBy(x => x.Distance)
+            .Take(5)
+            .Select(x => x.Id);
+        throw new Onnx.UnknownLayerException($"model '{Model}' has no layer '{id}'; close matches: {string.Join(", ", close)} (see `microscope models inspect {Model}`).");
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}

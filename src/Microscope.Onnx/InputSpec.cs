@@ -1,0 +1,73 @@
+using System.Text.Json.Serialization;
+
+namespace Microscope.Onnx;
+
+/// <summary>
+/// How to feed a model an image. Renderers always hand the model RGB in [0, 1], N×3×H×W;
+/// this spec says what the model wants instead, and <see cref="VisionGraph"/> applies it inside
+/// the graph so that gradients flow through the preprocessing too.
+/// </summary>
+public sealed record InputSpec
+{
+    /// <summary>The model's image input; null means "the single 4-D float input".</summary>
+    public string? Name { get; init; }
+
+    /// <summary>NCHW (channels first) or NHWC (channels last).</summary>
+    public string Layout { get; init; } = "NCHW";
+
+    /// <summary>Height and width the model is usually run at (and the catalog is measured at).</summary>
+    public int[] Size { get; init; } = [224, 224];
+
+    /// <summary>RGB or BGR: the channel order the model (or its preprocessing model) expects.</summary>
+    public string ColorOrder { get; init; } = "RGB";
+
+    /// <summary>The value range of a pixel the model expects before mean/std: [0, 1] or [0, 255].</summary>
+    public double[] Range { get; init; } = [0, 1];
+
+    /// <summary>Per-channel mean subtracted after scaling to <see cref="Range"/> (in the model's channel order).</summary>
+    public double[] Mean { get; init; } = [0, 0, 0];
+
+    /// <summary>Per-channel divisor applied after the mean (in the model's channel order).</summary>
+    public double[] Std { get; init; } = [1, 1, 1];
+
+    /// <summary>
+    /// An ONNX model applied after range scaling and before the model (a path relative to the manifest).
+    /// Its own input is taken to be in <see cref="ColorOrder"/> and <see cref="Range"/>.
+    /// </summary>
+    public string? PreprocessingModel { get; init; }
+
+    [JsonIgnore]
+    public int Height => Size[0];
+
+    [JsonIgnore]
+    public int Width => Size[1];
+
+    /// <summary>Checks the spec itself; <paramref name="source"/> names it in errors.</summary>
+    public void Validate(string source)
+    {
+        if (Layout is not ("NCHW" or "NHWC"))
+        {
+            throw new ModelFormatException($"{source}: input layout '{Layout}' is not supported; use NCHW or NHWC.");
+        }
+
+        if (ColorOrder is not ("RGB" or "BGR"))
+        {
+            throw new ModelFormatException($"{source}: colour order '{ColorOrder}' is not supported; use RGB or BGR.");
+        }
+
+        if (Size is not [> 0, > 0])
+        {
+            throw new ModelFormatException($"{source}: input size must be [height, width] with positive values.");
+        }
+
+        if (Range is not [var lo, var hi] || !(hi > lo))
+        {
+            throw new ModelFormatException($"{source}: input range must be [low, high] with high > low.");
+        }
+
+        if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s == 0))
+        {
+            throw new ModelFormatException($"{source}: mean and std must have three values each, and std no zeros.");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Microscope.Onnx;
+
+/// <summary>Which layers to show beyond the automatic choice, and under which names.</summary>
+public sealed record LayerOptions
+{
+    /// <summary>Layer id (as derived from the model) → the id to show instead, such as "layer3.1.relu".</summary>
+    public Dictionary<string, string> Aliases { get; init; } = [];
+
+    /// <summary>Layer ids (derived or aliased) to leave out.</summary>
+    public string[] Hide { get; init; } = [];
+
+    /// <summary>Tensor names to show even though the automatic choice skips them.</summary>
+    public string[] Add { get; init; } = [];
+}
+
+/// <summary>
+/// What a model organism is and how to feed it: kept as a small JSON file beside (or inside the
+/// repository for) every model. A model given by path without one gets an inferred manifest whose
+/// <see cref="Assumptions"/> say what was guessed.
+/// </summary>
+public sealed record ModelManifest
+{
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public required string Id { get; init; }
+
+    public string Title { get; init; } = "";
+
+    /// <summary>Where the model comes from (package, paper, exporter), for people.</summary>
+    public string Source { get; init; } = "";
+
+    public string? License { get; init; }
+
+    /// <summary>The ONNX file, relative to the manifest's folder (or absolute for a model given by path).</summary>
+    public required string Model { get; init; }
+
+    public InputSpec Input { get; init; } = new();
+
+    public LayerOptions Layers { get; init; } = new();
+
+    /// <summary>What was inferred rather than stated (empty for a written manifest).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> Assumptions { get; init; } = [];
+
+    /// <summary>The folder relative paths in this manifest are resolved against.</summary>
+    [JsonIgnore]
+    public string BaseDirectory { get; init; } = "";
+
+    public string ModelPath => Path.GetFullPath(Path.Combine(BaseDirectory, Model));
+
+    public string? PreprocessingModelPath =>
+        Input.PreprocessingModel is null ? null : Path.GetFullPath(Path.Combine(BaseDirectory, Input.PreprocessingModel));
+
+    public static ModelManifest Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ModelFormatException($"{path}: no such manifest.");
+        }
+
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelFormatException($"{path}: not a valid manifest: {ex.Message}", ex);
+        }
+
+        if (manifest is null)
+        {
+            throw new ModelFormatException($"{path}: the manifest is empty.");
+        }
+
+        if (!Ids.IsValid(manifest.Id))
+        {
+            throw new ModelFormatException($"{path}: '{manifest.Id}' is not a valid model id (letters, digits, '.', '_' and '-', starting with a letter or digit).");
+        }
+
+        manifest.Input.Validate(path);
+        return manifest with { BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! };
+    }
+}
