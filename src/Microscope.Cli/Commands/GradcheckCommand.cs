@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using Microscope.Inference;
+using Microscope.Onnx;
+using Microscope.Onnx.Gradients;
+using Microscope.Organisms;
+using Spectre.Console;
+
+namespace Microscope.Cli.Commands;
+
+/// <summary>
+/// `microscope gradcheck`: builds a layer's gradient graph and compares it with central finite
+/// differences along random directions. Exit 0 below the tolerance, 1 above.
+/// </summary>
+internal static class GradcheckCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<string>("model") { Description = "An organism id or the path of an .onnx file." };
+        var layer = new Option<string>("--layer") { Description = "The layer id (see `microscope models inspect`).", Required = true };
+        var unit = new Option<int>("--unit") { Description = "The unit (channel) the objective is on.", DefaultValueFactory = _ => 0 };
+        var objective = new Option<string>("--objective") { Description = "channel, neuron or deepdream.", DefaultValueFactory = _ => "channel" };
+        objective.AcceptOnlyFromAmong("channel", "neuron", "deepdream");
+        var size = new Option<int>("--size") { Description = "Image size in pixels (ignored when the model fixes its size).", DefaultValueFactory = _ => 64 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the random image and directions.", DefaultValueFactory = _ => 1 };
+        var directions = new Option<int>("--directions") { Description = "How many random directions to check.", DefaultValueFactory = _ => 4 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Largest relative error that passes (float32 arithmetic).", DefaultValueFactory = _ => 1e-2 };
+        var epsilon = new Option<double?>("--epsilon") { Description = "One finite-difference step per pixel (images are in [0, 1]); by default the best of 1e-3, 1e-4 and 1e-5." };
+        var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
+        var command = new Command("gradcheck", "Check a layer's built gradient against finite differences.")
+        {
+            model, layer, unit, objective, size, seed, directions, tolerance, epsilon, manifest,
+        };
+        command.SetAction(parsed => Run(
+            context,
+            parsed.GetValue(model)!,
+            parsed.GetValue(manifest),
+            parsed.GetValue(layer)!,
+            parsed.GetValue(unit),
+            parsed.GetValue(objective)!,
+            parsed.GetValue(size),
+            parsed.GetValue(seed),
+            parsed.GetValue(directions),
+            parsed.GetValue(tolerance),
+            parsed.GetValue(epsilon)));
+        return command;
+    }
+
+    private static int Run(CliContext context, string modelArgument, string? manifestPath, string layerId, int unit, string objectiveName, int size, int seed, int directions, double tolerance, double? epsilon)
+    {
+        if (size < 8 || size > 4096)
+        {
+            throw new ModelFormatException($"--size {size} is out of range (8 to 4096 pixels).");
+        }
+
+        var manifest = OrganismRegistry.Default.Resolve(modelArgument, manifestPath);
+        var vision = OrganismRegistry.Compose(manifest);
+        var sessions = new SessionFactory(new SessionSettings());
+        var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
+        var layer = catalog.Find(layerId);
+        var (height, width) = vision.FixedSize ? (vision.Spec.Height, vision.Spec.Width) : (size, size);
+        if (vision.FixedSize && size != vision.Spec.Height)
+        {
+            context.Console.MarkupLine($"[yellow]note:[/] {Markup.Escape(manifest.Id)} takes {height}×{width} images only; checking at that size.");
+        }
+
+        Ids.ParseUnit(unit.ToString(CultureInfo.InvariantCulture), layer.Id, layer.Units);
+        var chosen = objectiveName switch
+        {
+            "neuron" => Objective.Neuron(unit),
+            "deepdream" => Objective.DeepDream(),
+            _ => Objective.Channel(unit),
+        };
+
+        var request = new GradientRequest(layer.Tensor, chosen.Terms);
+        var model = GradientBuilder.Build(vision.Model, height, width, request, ShapeProbes.OnCpu(height, width), layer.Id);
+        using var session = new GradientSession(model, sessions);
+        var parameters = Objective.Parameters([chosen], model.LayerShape, chosen.Terms);
+
+        var random = new Random(seed);
+        var image = new double[3 * height * width];
+        for (var i = 0; i < image.Length; i++)
+        {
+            image[i] = 0.25 + (0.5 * random.NextDouble());
+        }
+
+        var result = GradientCheck.Run(session, image, 1, height, width, parameters, directions, epsilon is { } step ? [step] : null, seed);
+        var table = new Table().AddColumns("direction", "analytic", "finite difference", "step", "relative error");
+        var index = 0;
+        foreach (var check in result.Directions)
+        {
+            table.AddRow(
+                (index++).ToString(CultureInfo.InvariantCulture),
+                check.Analytic.ToString("G6", CultureInfo.InvariantCulture),
+                check.Numeric.ToString("G6", CultureInfo.InvariantCulture),
+                check.Epsilon.ToString("G1", CultureInfo.InvariantCulture),
+                check.RelativeError.ToString("E2", CultureInfo.InvariantCulture));
+        }
+
+        context.Console.MarkupLine($"{Markup.Escape(manifest.Id)} / {Markup.Escape(layer.Id)} ({layer.Op}, {layer.ShapeText}), {Markup.Escape(chosen.Description)}, {height}×{width}, {model.ForwardNodes.Count} forward nodes, {model.Model.Graph.Node.Count} nodes in all");
+        context.Console.Write(table);
+        if (result.Vacuous)
+        {
+            context.Error.WriteLine($"unit {unit} of layer '{layer.Id}' is inactive on this image (zero gradient): nothing was checked; try another unit or --seed.");
+            context.Output.WriteLine("max relative error: NaN");
+            return CliApp.CheckFailed;
+        }
+
+        var max = result.MaxRelativeError;
+        context.Output.WriteLine($"max relative error: {max.ToString("E3", CultureInfo.InvariantCulture)}");
+        return max <= tolerance ? CliApp.Ok : CliApp.CheckFailed;
+    }
+}

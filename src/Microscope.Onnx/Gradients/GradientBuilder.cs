@@ -1,0 +1,234 @@
+using Microscope.Onnx.Proto;
+using DataType = Microscope.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace Microscope.Onnx.Gradients;
+
+/// <summary>Measures tensor shapes by running a model once (ONNX Runtime, in Microscope.Inference).</summary>
+/// <param name="model">A model whose only input is the image.</param>
+/// <param name="tensors">The tensors to measure.</param>
+/// <param name="batch">The batch size of the probe image.</param>
+public delegate IReadOnlyDictionary<string, long[]> ShapeProbe(ModelProto model, IReadOnlyList<string> tensors, int batch);
+
+/// <summary>What to build.</summary>
+/// <param name="LayerTensor">The ONNX tensor of the target layer.</param>
+/// <param name="Terms">The objective terms the graph computes (each adds its parameter inputs).</param>
+/// <param name="IncludeActivations">Also output the layer's activations.</param>
+public sealed record GradientRequest(string LayerTensor, ObjectiveTerms Terms = ObjectiveTerms.Linear, bool IncludeActivations = false);
+
+/// <summary>A built gradient graph and what a caller needs to feed it.</summary>
+/// <param name="Model">Inputs: image (N×3×H×W, RGB in [0, 1]) and the objective's parameters; outputs: objective (N) and image_grad (N×3×H×W).</param>
+/// <param name="LayerShape">The layer's activation shape for one image at the reference size: C×H×W, or K.</param>
+/// <param name="ForwardNodes">Names of the model's nodes kept in the truncated forward pass.</param>
+public sealed record GradientModel(ModelProto Model, GradientRequest Request, long[] LayerShape, IReadOnlyList<string> ForwardNodes, long Opset);
+
+/// <summary>
+/// Builds, from a model with its preprocessing folded in (<see cref="VisionGraph"/>), a new ONNX
+/// model that returns an objective on one layer and its gradient with respect to the image, made
+/// only of standard ONNX ops, so that ONNX Runtime runs it on CPU or CUDA. Reverse-mode
+/// differentiation: the forward pass is truncated to what the layer needs, the objective is
+/// appended, and each op's rule emits its backward nodes in reverse topological order.
+/// </summary>
+public static class GradientBuilder
+{
+    /// <summary>Builds the gradient graph of a layer of a model with its preprocessing folded in.</summary>
+    public static GradientModel Build(VisionGraph vision, GradientRequest request, ShapeProbe probe, string layerId) =>
+        Build(vision.Model, vision.Spec.Height, vision.Spec.Width, request, probe, layerId);
+
+    /// <summary>
+    /// Builds the gradient graph of a layer of <paramref name="model"/>, whose one input is
+    /// <see cref="VisionGraph.ImageInput"/> (N×3×H×W of float, or double in tests).
+    /// </summary>
+    /// <param name="height">Reference height: the probe runs at this size; the built graph accepts any.</param>
+    /// <param name="width">Reference width.</param>
+    public static GradientModel Build(ModelProto model, int height, int width, GradientRequest request, ShapeProbe probe, string layerId)
+    {
+        var upgraded = OpsetUpgrader.Upgrade(model, layerId);
+        var full = new OnnxGraph(upgraded);
+        var target = request.LayerTensor;
+        if (full.Producer(target) is null)
+        {
+            throw new UnknownLayerException($"the model has no tensor '{target}' (layer '{layerId}').");
+        }
+
+        // 1. Truncate: only what the layer needs.
+        var kept = full.Ancestors([target]).Select(n => n.Clone()).ToList();
+        var freshCounter = 0;
+        string Fresh(string hint) => $"microscope/fwd/{hint}_{freshCounter++}";
+
+        // 2. Which tensors depend on the image differentiably, and does every such op have a rule?
+        var active = new HashSet<string>(StringComparer.Ordinal) { VisionGraph.ImageInput };
+        var missing = new List<string>();
+        foreach (var node in kept)
+        {
+            if (!node.Input.Any(active.Contains) || GradientRules.NonDifferentiable.Contains(node.OpType))
+            {
+                continue;
+            }
+
+            if (node.OpType == "Cast" && !IsFloat((DataType)node.Int("to", 0)))
+            {
+                continue;
+            }
+
+            var rule = GradientRules.For(node.OpType);
+            if (rule is null || (!string.IsNullOrEmpty(node.Domain) && node.Domain != "ai.onnx"))
+            {
+                missing.Add($"{node.OpType} (node '{node.Name}')");
+                continue;
+            }
+
+            rule.PrepareForward(node, Fresh);
+            active.Add(node.Output[0]);
+            if (node.OpType == "Split")
+            {
+                foreach (var output in node.Output)
+                {
+                    active.Add(output);
+                }
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new ModelFormatException(
+                $"cannot differentiate layer '{layerId}': no gradient rule for {string.Join(", ", missing.Distinct())} on the path from the image to the layer. " +
+                $"Supported ops: {string.Join(", ", GradientRules.SupportedOps)}. Forward-only lenses (dataset examples, tuning curves) still work.");
+        }
+
+        if (!active.Contains(target))
+        {
+            throw new ModelFormatException($"layer '{layerId}' does not depend on the image differentiably; there is no gradient to build.");
+        }
+
+        // 3. Measure every tensor of the truncated pass on a probe (batch 2 shows batch broadcasting).
+        var imageInput = model.Graph.Input.FirstOrDefault(i => i.Name == VisionGraph.ImageInput)
+            ?? throw new ModelFormatException($"the model has no input named '{VisionGraph.ImageInput}'; compose it with VisionGraph first.");
+        var elementType = (DataType)imageInput.Type.TensorType.ElemType;
+        var forward = NewModel(upgraded, kept, request, elementType, includeObjective: false);
+        var measured = kept.SelectMany(n => n.Output).Where(o => o.Length > 0).Distinct().ToList();
+        var shapes = new Dictionary<string, long[]>(probe(forward, measured, 2), StringComparer.Ordinal);
+        foreach (var initializer in upgraded.Graph.Initializer)
+        {
+            shapes.TryAdd(initializer.Name, [.. initializer.Dims]);
+        }
+
+        foreach (var node in kept.Where(n => n.OpType == "Constant" && n.Find("value")?.T is not null))
+        {
+            shapes[node.Output[0]] = [.. node.Find("value")!.T.Dims];
+        }
+
+        shapes[VisionGraph.ImageInput] = [2, 3, height, width];
+        var layerShape = shapes[target];
+
+        // 4. The objective.
+        var objectiveNodes = new List<NodeProto>();
+        var objectiveInitializers = new List<TensorProto>();
+        new ObjectiveGraph(objectiveNodes, objectiveInitializers, shapes) { ElementType = elementType }.Build(target, layerShape, request.Terms);
+        foreach (var node in objectiveNodes)
+        {
+            if (node.OpType != "EyeLike" && node.Input.Any(i => active.Contains(i)))
+            {
+                foreach (var output in node.Output)
+                {
+                    active.Add(output);
+                }
+            }
+        }
+
+        var built = NewModel(upgraded, [.. kept, .. objectiveNodes], request, elementType, includeObjective: true, layerShape);
+        built.Graph.Initializer.Add(objectiveInitializers);
+        var context = new GradientContext(new OnnxGraph(built), active, shapes, elementType);
+
+        // 5. Reverse pass, seeded with d(Σ objective)/d(objective) = 1.
+        context.Accumulate(ObjectiveNames.Objective, context.OnesLike(ObjectiveNames.Objective));
+        var order = context.Forward.TopologicalOrder;
+        for (var i = order.Count - 1; i >= 0; i--)
+        {
+            var node = order[i];
+            if (!node.Output.Any(context.IsActive) || node.Output.All(o => context.GradientOf(o) is null))
+            {
+                continue;
+            }
+
+            GradientRules.For(node.OpType)!.Backward(node, context);
+        }
+
+        var imageGradient = context.GradientOf(VisionGraph.ImageInput)
+            ?? throw new ModelFormatException($"layer '{layerId}': no gradient reaches the image.");
+        built.Graph.Node.Add(context.Nodes);
+        built.Graph.Initializer.Add(context.Initializers);
+        built.Graph.Node.Add(new NodeProto { OpType = "Identity", Name = "grad/output", Input = { imageGradient }, Output = { ObjectiveNames.ImageGradient } });
+        built.Graph.Output.Add(TensorInfo(ObjectiveNames.ImageGradient, elementType, "batch", 3, "height", "width"));
+        if (request.IncludeActivations)
+        {
+            built.Graph.Output.Add(new ValueInfoProto { Name = target });
+        }
+
+        return new GradientModel(built, request, layerShape[1..], kept.Select(n => n.Name).ToList(), new OnnxGraph(built).OpsetVersion);
+    }
+
+    private static ModelProto NewModel(ModelProto upgraded, List<NodeProto> nodes, GradientRequest request, DataType elementType, bool includeObjective, long[]? layerShape = null)
+    {
+        var graph = new GraphProto { Name = "microscope-gradient" };
+        graph.Node.Add(nodes);
+        var used = new HashSet<string>(nodes.SelectMany(n => n.Input), StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            foreach (var attribute in node.Attribute.Where(a => a.G is not null))
+            {
+                used.UnionWith(attribute.G.Node.SelectMany(n => n.Input));
+            }
+        }
+
+        graph.Initializer.Add(upgraded.Graph.Initializer.Where(t => used.Contains(t.Name)));
+        graph.Input.Add(upgraded.Graph.Input.First(i => i.Name == VisionGraph.ImageInput));
+        if (includeObjective)
+        {
+            var rank = layerShape!.Length;
+            if (request.Terms.HasFlag(ObjectiveTerms.Linear))
+            {
+                var dims = new object[rank];
+                dims[0] = "batch";
+                for (var i = 1; i < rank; i++)
+                {
+                    dims[i] = rank == 4 && i >= 2 ? (i == 2 ? "layer_height" : "layer_width") : layerShape[i];
+                }
+
+                graph.Input.Add(TensorInfo(ObjectiveNames.Weights, elementType, dims));
+            }
+
+            if (request.Terms.HasFlag(ObjectiveTerms.L2))
+            {
+                graph.Input.Add(TensorInfo(ObjectiveNames.L2Weight, elementType, "batch"));
+            }
+
+            if (request.Terms.HasFlag(ObjectiveTerms.Diversity))
+            {
+                graph.Input.Add(TensorInfo(ObjectiveNames.DiversityWeight, elementType));
+            }
+
+            graph.Output.Add(TensorInfo(ObjectiveNames.Objective, elementType, "batch"));
+        }
+        else
+        {
+            graph.Output.Add(new ValueInfoProto { Name = nodes[^1].Output[0] });
+        }
+
+        var model = new ModelProto { IrVersion = upgraded.IrVersion, ProducerName = "microscope-gradient-builder", Graph = graph };
+        model.OpsetImport.Add(upgraded.OpsetImport);
+        return model;
+    }
+
+    internal static ValueInfoProto TensorInfo(string name, DataType type, params object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+        {
+            shape.Dim.Add(d is string param ? new TensorShapeProto.Types.Dimension { DimParam = param } : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
+    }
+
+    private static bool IsFloat(DataType type) => type is DataType.Float or DataType.Double or DataType.Float16 or DataType.Bfloat16;
+}

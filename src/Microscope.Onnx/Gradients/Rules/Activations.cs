@@ -1,0 +1,179 @@
+using Microscope.Onnx.Proto;
+
+namespace Microscope.Onnx.Gradients.Rules;
+
+// Conventions at the points where these functions have no derivative (written down once):
+// Relu, LeakyRelu, PRelu, Elu: the x > 0 branch is taken only for x > 0 (at 0 the left derivative).
+// Clip: the gradient passes where min <= x <= max (bounds included, as PyTorch's clamp).
+// HardSigmoid, HardSwish: the linear piece is taken only strictly inside its interval.
+// Abs: derivative 0 at 0.
+
+/// <summary>Relu: f' = 1 where x &gt; 0, else 0.</summary>
+public sealed class ReluRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Relu"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
+        c.Mask(c.Emit("Greater", [x, c.Scalar(0)]));
+}
+
+/// <summary>LeakyRelu: f' = 1 where x &gt; 0, else alpha.</summary>
+public sealed class LeakyReluRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["LeakyRelu"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
+        c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(0)]), c.Scalar(1), c.Scalar(node.Float("alpha", 0.01f))]);
+}
+
+/// <summary>PRelu: f' = 1 where x &gt; 0, else the (broadcast) slope. The slope is a weight: no gradient.</summary>
+public sealed class PReluRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["PRelu"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
+        c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(0)]), c.OnesLike(x), c.Emit("Expand", [node.Input[1], c.Shape(x)])]);
+}
+
+/// <summary>Elu: f' = 1 where x &gt; 0, else y + alpha.</summary>
+public sealed class EluRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Elu"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
+        c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(0)]), c.Scalar(1), c.Add(y, c.Scalar(node.Float("alpha", 1f)))]);
+}
+
+/// <summary>Clip (min and max as optional inputs): f' = 1 where min &lt;= x &lt;= max.</summary>
+public sealed class ClipRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Clip"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c)
+    {
+        string? mask = null;
+        var min = node.InputOrEmpty(1);
+        var max = node.InputOrEmpty(2);
+        if (min.Length > 0)
+        {
+            mask = c.Emit("GreaterOrEqual", [x, min]);
+        }
+
+        if (max.Length > 0)
+        {
+            var upper = c.Emit("LessOrEqual", [x, max]);
+            mask = mask is null ? upper : c.Emit("And", [mask, upper]);
+        }
+
+        return mask is null ? c.OnesLike(x) : c.Mask(mask);
+    }
+}
+
+/// <summary>HardSigmoid y = max(0, min(1, alpha·x + beta)): f' = alpha where 0 &lt; alpha·x + beta &lt; 1.</summary>
+public sealed class HardSigmoidRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["HardSigmoid"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c)
+    {
+        var alpha = node.Float("alpha", 0.2f);
+        var linear = c.Add(c.Mul(x, c.Scalar(alpha)), c.Scalar(node.Float("beta", 0.5f)));
+        var inside = c.Emit("And", [c.Emit("Greater", [linear, c.Scalar(0)]), c.Emit("Less", [linear, c.Scalar(1)])]);
+        return c.Mul(c.Mask(inside), c.Scalar(alpha));
+    }
+}
+
+/// <summary>HardSwish y = x · max(0, min(1, x/6 + 1/2)): f' = 0 for x &lt; −3, 1 for x &gt; 3, x/3 + 1/2 between.</summary>
+public sealed class HardSwishRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["HardSwish"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c)
+    {
+        var middle = c.Add(c.Div(x, c.Scalar(3)), c.Scalar(0.5));
+        var upper = c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(3)]), c.Scalar(1), middle]);
+        return c.Emit("Where", [c.Emit("Less", [x, c.Scalar(-3)]), c.Scalar(0), upper]);
+    }
+}
+
+/// <summary>Sigmoid: f' = y (1 − y).</summary>
+public sealed class SigmoidRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Sigmoid"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) => c.Mul(y, c.Sub(c.Scalar(1), y));
+}
+
+/// <summary>Tanh: f' = 1 − y².</summary>
+public sealed class TanhRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Tanh"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) => c.Sub(c.Scalar(1), c.Mul(y, y));
+}
+
+/// <summary>Softplus y = ln(1 + eˣ): f' = sigmoid(x).</summary>
+public sealed class SoftplusRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Softplus"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) => c.Emit("Sigmoid", [x]);
+}
+
+/// <summary>Exp: f' = y.</summary>
+public sealed class ExpRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Exp"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) => y;
+}
+
+/// <summary>Sqrt: f' = 1 / (2y).</summary>
+public sealed class SqrtRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Sqrt"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) => c.Div(c.Scalar(0.5), y);
+}
+
+/// <summary>Erf: f' = 2/√π · e^(−x²).</summary>
+public sealed class ErfRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Erf"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
+        c.Mul(c.Scalar(2 / Math.Sqrt(Math.PI)), c.Emit("Exp", [c.Neg(c.Mul(x, x))]));
+}
+
+/// <summary>Neg: f' = −1.</summary>
+public sealed class NegRule : IGradientRule
+{
+    public IReadOnlyList<string> OpTypes { get; } = ["Neg"];
+
+    public void Backward(NodeProto node, GradientContext c) => c.Accumulate(node.Input[0], c.Neg(c.OutputGradient(node)!));
+}
+
+/// <summary>Abs: f' = sign(x) (0 at 0).</summary>
+public sealed class AbsRule : UnaryRule
+{
+    public override IReadOnlyList<string> OpTypes { get; } = ["Abs"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) => c.Emit("Sign", [x]);
+}
+
+/// <summary>Identity (and Dropout at inference, which the upgrader turns into Identity): dX = dY.</summary>
+public sealed class IdentityRule : IGradientRule
+{
+    public IReadOnlyList<string> OpTypes { get; } = ["Identity", "Dropout"];
+
+    public void Backward(NodeProto node, GradientContext c) => c.Accumulate(node.Input[0], c.OutputGradient(node)!);
+}
+
+/// <summary>Cast between float types: dX = dY cast back to the input's type.</summary>
+public sealed class CastRule : IGradientRule
+{
+    public IReadOnlyList<string> OpTypes { get; } = ["Cast"];
+
+    public void Backward(NodeProto node, GradientContext c) =>
+        c.Accumulate(node.Input[0], c.Cast(c.OutputGradient(node)!, c.ElementType));
+}
