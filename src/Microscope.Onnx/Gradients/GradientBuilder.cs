@@ -60,12 +60,7 @@ public static class GradientBuilder
         var missing = new List<string>();
         foreach (var node in kept)
         {
-            if (!node.Input.Any(active.Contains) || GradientRules.NonDifferentiable.Contains(node.OpType))
-            {
-                continue;
-            }
-
-            if (node.OpType == "Cast" && !IsFloat((DataType)node.Int("to", 0)))
+            if (!CarriesGradient(node, active))
             {
                 continue;
             }
@@ -126,7 +121,7 @@ public static class GradientBuilder
         new ObjectiveGraph(objectiveNodes, objectiveInitializers, shapes) { ElementType = elementType }.Build(target, layerShape, request.Terms);
         foreach (var node in objectiveNodes)
         {
-            if (node.OpType != "EyeLike" && node.Input.Any(i => active.Contains(i)))
+            if (CarriesGradient(node, active))
             {
                 foreach (var output in node.Output)
                 {
@@ -229,6 +224,12 @@ public static class GradientBuilder
 
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
     }
+
+    /// <summary>True when the node reads an active tensor and its output can carry a gradient.</summary>
+    private static bool CarriesGradient(NodeProto node, HashSet<string> active) =>
+        node.Input.Any(active.Contains) &&
+        !GradientRules.NonDifferentiable.Contains(node.OpType) &&
+        (node.OpType != "Cast" || IsFloat((DataType)node.Int("to", 0)));
 
     private static bool IsFloat(DataType type) => type is DataType.Float or DataType.Double or DataType.Float16 or DataType.Bfloat16;
 }
