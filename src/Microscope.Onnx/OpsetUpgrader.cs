@@ -1,6 +1,6 @@
 using Microscope.Onnx.Proto;
 
-namespace Microscope.Onnx.Gradients;
+namespace Microscope.Onnx;
 
 /// <summary>
 /// Brings a model to one operator set (17, or the model's own when newer) so that every gradient
@@ -177,6 +177,11 @@ public static class OpsetUpgrader
                         break;
                     }
 
+                case "Softmax" or "LogSoftmax" or "Hardmax" when from < 13 && Math.Max(DeclaredRank(upgraded.Graph, node.Input[0]), DeclaredRank(upgraded.Graph, node.Output[0])) == node.Int("axis", 1) + 1:
+                    // On a tensor whose last axis is `axis` the old and new semantics agree.
+                    nodes.Add(node);
+                    break;
+
                 case "Softmax" or "LogSoftmax" or "Hardmax" when from < 13:
                     {
                         // Before opset 13 these ops worked on the input flattened to 2-D at `axis`.
@@ -215,5 +220,19 @@ public static class OpsetUpgrader
         upgraded.Graph.Node.Clear();
         upgraded.Graph.Node.Add(nodes);
         return upgraded;
+    }
+
+    /// <summary>The rank a tensor is declared with (value_info, inputs or outputs), or -1 when undeclared.</summary>
+    private static long DeclaredRank(GraphProto graph, string tensor)
+    {
+        var declared = graph.ValueInfo.Concat(graph.Input).Concat(graph.Output).FirstOrDefault(v => v.Name == tensor);
+        if (declared?.Type?.TensorType?.Shape is { } shape)
+        {
+            return shape.Dim.Count;
+        }
+
+        // The output of Flatten and Gemm is always 2-D; so is MatMul of 2-D operands, which we cannot see here.
+        var producer = graph.Node.FirstOrDefault(n => n.Output.Contains(tensor));
+        return producer?.OpType is "Flatten" or "Gemm" ? 2 : -1;
     }
 }

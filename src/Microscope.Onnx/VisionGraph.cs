@@ -50,17 +50,16 @@ public sealed class VisionGraph
     public static VisionGraph Compose(ModelProto model, InputSpec spec, ModelProto? preprocessing, string source, IReadOnlyList<string>? assumptions = null)
     {
         spec.Validate(source);
+
+        // One opset for every graph we build (see OpsetUpgrader): recent ops let the preprocessing adapt to any size.
+        model = OpsetUpgrader.Upgrade(model, source);
+        preprocessing = preprocessing is null ? null : OpsetUpgrader.Upgrade(preprocessing, source + " (preprocessing)");
         var original = new OnnxGraph(model);
         var input = FindImageInput(original, spec, source);
         var composed = model.Clone();
         var graph = composed.Graph;
         graph.Input.Clear();
         graph.ValueInfo.Clear();
-        if (composed.IrVersion < 4)
-        {
-            // From IR version 4 on, initializers need not be listed as inputs (and then are not overridable).
-            composed.IrVersion = 4;
-        }
 
         var prelude = new List<NodeProto>();
         var initializers = new List<TensorProto>();
@@ -195,11 +194,48 @@ public sealed class VisionGraph
 
         var prepInput = prepInputs[0].Name;
         string Rename(string name) => name.Length == 0 ? name : name == prepInput ? input : Prefix + "prep/" + name;
+        var dims = prepInputs[0].Type?.TensorType?.Shape?.Dim;
+        var spatial = dims is { Count: 4 } && dims[2].HasDimValue && dims[3].HasDimValue ? (dims[2].DimValue, dims[3].DimValue) : ((long, long)?)null;
+        if (spatial is { } pinned && (pinned.Item1 != spec.Height || pinned.Item2 != spec.Width))
+        {
+            throw new ModelFormatException($"{source}: the preprocessing model takes {pinned.Item1}×{pinned.Item2} images, but the manifest's size is {spec.Height}×{spec.Width}.");
+        }
+
+        // Constants drawn at the preprocessing model's fixed size (a mean image) are resized to the
+        // image's size at run time, bilinearly; at the native size this is exact. So the composed
+        // graph takes any size, as every lens needs.
+        var adapted = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var t in preprocessing.Graph.Initializer)
         {
             var copy = t.Clone();
             copy.Name = Rename(t.Name);
             initializers.Add(copy);
+            if (spatial is { } size && t.Dims.Count >= 2 && t.Dims[^2] == size.Item1 && t.Dims[^1] == size.Item2)
+            {
+                var rank = t.Dims.Count;
+                var leading = Prefix + "prep/" + t.Name + "/leading";
+                initializers.Add(Tensors.Int64Vector(leading, [.. t.Dims.Take(rank - 2)]));
+                var imageShape = Prefix + "prep/" + t.Name + "/image_shape";
+                var imageSize = Prefix + "prep/" + t.Name + "/image_size";
+                var sizes = Prefix + "prep/" + t.Name + "/sizes";
+                var resized = Prefix + "prep/" + t.Name + "/resized";
+                var two = Prefix + "prep/" + t.Name + "/two";
+                var four = Prefix + "prep/" + t.Name + "/four";
+                var zero = Prefix + "prep/" + t.Name + "/zero";
+                initializers.Add(Tensors.Int64Vector(two, 2));
+                initializers.Add(Tensors.Int64Vector(four, 4));
+                initializers.Add(Tensors.Int64Vector(zero, 0));
+                nodes.Add(Node("Shape", [input], [imageShape], imageShape));
+                nodes.Add(Node("Slice", [imageShape, two, four, zero], [imageSize], imageSize));
+                var concat = Node("Concat", [leading, imageSize], [sizes], sizes);
+                concat.Attribute.Add(NodeAttributes.IntAttribute("axis", 0));
+                nodes.Add(concat);
+                var resize = Node("Resize", [copy.Name, "", "", sizes], [resized], resized);
+                resize.Attribute.Add(NodeAttributes.StringAttribute("mode", "linear"));
+                resize.Attribute.Add(NodeAttributes.StringAttribute("coordinate_transformation_mode", "half_pixel"));
+                nodes.Add(resize);
+                adapted[copy.Name] = resized;
+            }
         }
 
         var index = 0;
@@ -210,7 +246,8 @@ public sealed class VisionGraph
             index++;
             for (var i = 0; i < copy.Input.Count; i++)
             {
-                copy.Input[i] = Rename(copy.Input[i]);
+                var renamed = Rename(copy.Input[i]);
+                copy.Input[i] = adapted.GetValueOrDefault(renamed, renamed);
             }
 
             for (var i = 0; i < copy.Output.Count; i++)
@@ -221,15 +258,7 @@ public sealed class VisionGraph
             nodes.Add(copy);
         }
 
-        // A preprocessing model with a fixed spatial size (a mean image) pins the input size.
-        var dims = prepInputs[0].Type?.TensorType?.Shape?.Dim;
-        var fixedSize = dims is { Count: 4 } && dims[2].HasDimValue && dims[3].HasDimValue;
-        if (fixedSize && (dims![2].DimValue != spec.Height || dims[3].DimValue != spec.Width))
-        {
-            throw new ModelFormatException($"{source}: the preprocessing model takes {dims[2].DimValue}×{dims[3].DimValue} images, but the manifest's size is {spec.Height}×{spec.Width}.");
-        }
-
-        return (Rename(preprocessing.Graph.Output[0].Name), fixedSize);
+        return (Rename(preprocessing.Graph.Output[0].Name), false);
     }
 
     private static ValueInfoProto ImageValueInfo(InputSpec? fixedSize)
