@@ -98,6 +98,29 @@ public sealed class OnnxGraph
         return TopologicalOrder.Where(needed.Contains).ToList();
     }
 
+    /// <summary>
+    /// A model that computes only <paramref name="tensor"/>: the nodes it depends on, the
+    /// initializers they read, the graph inputs, and the tensor as the one output.
+    /// </summary>
+    public ModelProto Truncate(string tensor)
+    {
+        if (Producer(tensor) is null)
+        {
+            throw new UnknownLayerException($"the model has no tensor '{tensor}'.");
+        }
+
+        var nodes = Ancestors([tensor]);
+        var used = new HashSet<string>(nodes.SelectMany(n => n.Input), StringComparer.Ordinal);
+        var graph = new GraphProto { Name = Graph.Name };
+        graph.Node.Add(nodes.Select(n => n.Clone()));
+        graph.Initializer.Add(Graph.Initializer.Where(t => used.Contains(t.Name)).Select(t => t.Clone()));
+        graph.Input.Add(RealInputs.Where(i => used.Contains(i.Name)).Select(i => i.Clone()));
+        graph.Output.Add(new ValueInfoProto { Name = tensor });
+        var model = new ModelProto { IrVersion = Model.IrVersion, ProducerName = Model.ProducerName, Graph = graph };
+        model.OpsetImport.Add(Model.OpsetImport.Select(o => o.Clone()));
+        return model;
+    }
+
     private List<NodeProto> SortTopologically()
     {
         // Kahn's algorithm, stable with respect to the file's order so that ids and reports are reproducible.
