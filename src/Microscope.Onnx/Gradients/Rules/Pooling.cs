@@ -35,31 +35,42 @@ public sealed class AveragePoolRule : IGradientRule
         var ones = c.Constant([channels, 1, .. window.Kernel], [.. Enumerable.Repeat(1.0, (int)(channels * window.Kernel.Aggregate(1L, (a, b) => a * b)))]);
         var poolPads = node.Ints("pads") ?? new long[spatial * 2];
         var autoPad = node.String("auto_pad", "NOTSET");
+        var same = autoPad is "SAME_UPPER" or "SAME_LOWER";
+        var countIncludesPad = node.Int("count_include_pad", 0) == 1;
         string count;
-        if (node.Int("count_include_pad", 0) == 1 && node.Int("ceil_mode", 0) == 0)
+        if (countIncludesPad && (node.Int("ceil_mode", 0) == 0 || same))
         {
+            // Every window lies within the padded extent (auto_pad SAME fits it whatever ceil_mode says).
             count = c.Scalar(window.Kernel.Aggregate(1L, (a, b) => a * b));
         }
         else
         {
-            // Windows counted over real elements only; ceil_mode windows reach past the end pad.
+            // Windows counted over real elements only (or, with count_include_pad, over the padded
+            // extent, as ONNX Runtime does); ceil_mode windows reach past the end pad, and what lies
+            // beyond it is never counted.
             var extra = node.Int("ceil_mode", 0) == 1 ? window.Strides.Select(s => s - 1).ToArray() : new long[spatial];
+            var area = c.OnesLike(x);
             var attributes = new List<AttributeProto>
             {
                 NodeAttributes.IntsAttribute("strides", window.Strides),
                 NodeAttributes.IntsAttribute("dilations", window.Dilations),
                 NodeAttributes.IntAttribute("group", channels),
             };
-            if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+            if (same)
             {
                 attributes.Add(NodeAttributes.StringAttribute("auto_pad", autoPad));
+            }
+            else if (countIncludesPad)
+            {
+                area = c.Emit("Pad", [area, c.Ints([0, 0, .. poolPads[..spatial], 0, 0, .. poolPads[spatial..]]), c.Scalar(1)]);
+                attributes.Add(NodeAttributes.IntsAttribute("pads", [.. new long[spatial], .. extra]));
             }
             else
             {
                 attributes.Add(NodeAttributes.IntsAttribute("pads", [.. poolPads[..spatial], .. poolPads[spatial..].Select((p, i) => p + extra[i])]));
             }
 
-            var counts = c.Emit("Conv", [c.OnesLike(x), ones], [.. attributes]);
+            var counts = c.Emit("Conv", [area, ones], [.. attributes]);
             count = c.Emit("Slice", [counts, c.Ints(new long[spatial]), c.Dims(y, 2, 2 + spatial), c.Ints([.. Enumerable.Range(2, spatial).Select(i => (long)i)])]);
         }
 
