@@ -26,7 +26,6 @@ public sealed record LayerCatalog(
     string Source,
     string Input,
     int[] InputSize,
-    bool FixedInputSize,
     IReadOnlyList<string> Assumptions,
     IReadOnlyList<Layer> Layers)
 {

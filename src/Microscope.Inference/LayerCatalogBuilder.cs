@@ -91,7 +91,7 @@ public static class LayerCatalogBuilder
             throw new ModelFormatException($"{manifest.Id}: the manifest renames layers the model does not show: {string.Join(", ", unusedAliases)}.");
         }
 
-        return new LayerCatalog(manifest.Id, manifest.Title, manifest.Source, vision.ModelInput, manifest.Input.Size, vision.FixedSize, [.. manifest.Assumptions, .. vision.Assumptions], layers);
+        return new LayerCatalog(manifest.Id, manifest.Title, manifest.Source, vision.ModelInput, manifest.Input.Size, [.. manifest.Assumptions, .. vision.Assumptions], layers);
     }
 
     /// <summary>Runs the composed model once and returns the shape of each named float tensor (with batch 1).</summary>

@@ -17,12 +17,11 @@ public sealed class VisionGraph
 
     private const string Prefix = ReservedPrefix;
 
-    private VisionGraph(ModelProto model, InputSpec spec, string modelInput, bool fixedSize, IReadOnlyList<string> assumptions)
+    private VisionGraph(ModelProto model, InputSpec spec, string modelInput, IReadOnlyList<string> assumptions)
     {
         ModelInput = modelInput;
         Model = model;
         Spec = spec;
-        FixedSize = fixedSize;
         Assumptions = assumptions;
         Graph = new OnnxGraph(model);
     }
@@ -36,9 +35,6 @@ public sealed class VisionGraph
 
     /// <summary>The name of the original model's image input, which the composed graph feeds.</summary>
     public string ModelInput { get; }
-
-    /// <summary>True when the preprocessing pins H×W to <see cref="InputSpec.Size"/> (a mean image, say).</summary>
-    public bool FixedSize { get; }
 
     /// <summary>What was inferred rather than read from a manifest, in words, for the user.</summary>
     public IReadOnlyList<string> Assumptions { get; }
@@ -85,10 +81,9 @@ public sealed class VisionGraph
 
         // 2. The organism's own preprocessing model, inlined with its names prefixed.
         var current = scaled;
-        var fixedSize = false;
         if (preprocessing is not null)
         {
-            (current, fixedSize) = Inline(preprocessing, current, prelude, initializers, spec, source);
+            current = Inline(preprocessing, current, prelude, initializers, spec, source);
         }
 
         // 3. Layout: the model may want channels last.
@@ -123,7 +118,7 @@ public sealed class VisionGraph
         graph.Node.Clear();
         graph.Node.Add(nodes);
         graph.Initializer.Add(initializers);
-        graph.Input.Add(ImageValueInfo(fixedSize ? spec : null));
+        graph.Input.Add(ImageValueInfo());
         foreach (var output in graph.Output)
         {
             // Output shapes of the file may pin the batch size; ONNX Runtime infers them again.
@@ -133,7 +128,7 @@ public sealed class VisionGraph
             }
         }
 
-        return new VisionGraph(composed, spec, input.Name, fixedSize, assumptions ?? []);
+        return new VisionGraph(composed, spec, input.Name, assumptions ?? []);
     }
 
     /// <summary>The model's image input: named by the spec, or the single 4-D float input.</summary>
@@ -183,7 +178,7 @@ public sealed class VisionGraph
         return $"{(DataType)tensor.ElemType}[{string.Join(",", dims)}]";
     }
 
-    private static (string Output, bool FixedSize) Inline(ModelProto preprocessing, string input, List<NodeProto> nodes, List<TensorProto> initializers, InputSpec spec, string source)
+    private static string Inline(ModelProto preprocessing, string input, List<NodeProto> nodes, List<TensorProto> initializers, InputSpec spec, string source)
     {
         var prep = new OnnxGraph(preprocessing);
         var prepInputs = prep.RealInputs.ToList();
@@ -258,16 +253,16 @@ public sealed class VisionGraph
             nodes.Add(copy);
         }
 
-        return (Rename(preprocessing.Graph.Output[0].Name), false);
+        return Rename(preprocessing.Graph.Output[0].Name);
     }
 
-    private static ValueInfoProto ImageValueInfo(InputSpec? fixedSize)
+    private static ValueInfoProto ImageValueInfo()
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 3 });
-        shape.Dim.Add(fixedSize is null ? new TensorShapeProto.Types.Dimension { DimParam = "height" } : new TensorShapeProto.Types.Dimension { DimValue = fixedSize.Height });
-        shape.Dim.Add(fixedSize is null ? new TensorShapeProto.Types.Dimension { DimParam = "width" } : new TensorShapeProto.Types.Dimension { DimValue = fixedSize.Width });
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "height" });
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "width" });
         return new ValueInfoProto
         {
             Name = ImageInput,

@@ -16,7 +16,7 @@ public static class ManifestInference
         var graph = new OnnxGraph(model);
         var input = VisionGraph.FindImageInput(graph, new InputSpec(), modelPath);
         var dims = input.Type.TensorType.Shape.Dim;
-        var channelsLast = dims[1].HasDimValue && dims[1].DimValue != 3 && dims[3].HasDimValue && dims[3].DimValue == 3;
+        var channelsLast = dims[3].HasDimValue && dims[3].DimValue == 3 && !(dims[1].HasDimValue && dims[1].DimValue == 3);
         var (hIndex, wIndex) = channelsLast ? (1, 2) : (2, 3);
         var fixedSize = dims[hIndex].HasDimValue && dims[wIndex].HasDimValue && dims[hIndex].DimValue > 0 && dims[wIndex].DimValue > 0;
         int[] size = fixedSize ? [(int)dims[hIndex].DimValue, (int)dims[wIndex].DimValue] : [224, 224];

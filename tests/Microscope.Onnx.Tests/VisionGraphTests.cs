@@ -57,7 +57,6 @@ public sealed class VisionGraphTests
         var input = Assert.Single(vision.Model.Graph.Input);
         Assert.Equal(VisionGraph.ImageInput, input.Name);
         Assert.Equal("x", vision.ModelInput);
-        Assert.False(vision.FixedSize);
         var dims = input.Type.TensorType.Shape.Dim;
         Assert.Equal(["batch", "3", "height", "width"], dims.Select(d => d.HasDimValue ? d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : d.DimParam));
         Assert.DoesNotContain(vision.Model.Graph.Node, n => n.Input.Contains("x"));

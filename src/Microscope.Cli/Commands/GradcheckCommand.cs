@@ -21,7 +21,7 @@ internal static class GradcheckCommand
         var unit = new Option<int>("--unit") { Description = "The unit (channel) the objective is on.", DefaultValueFactory = _ => 0 };
         var objective = new Option<string>("--objective") { Description = "channel, neuron or deepdream.", DefaultValueFactory = _ => "channel" };
         objective.AcceptOnlyFromAmong("channel", "neuron", "deepdream");
-        var size = new Option<int>("--size") { Description = "Image size in pixels (ignored when the model fixes its size).", DefaultValueFactory = _ => 64 };
+        var size = new Option<int>("--size") { Description = "Image size in pixels (the built graph takes any size).", DefaultValueFactory = _ => 64 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random image and directions.", DefaultValueFactory = _ => 1 };
         var directions = new Option<int>("--directions") { Description = "How many random directions to check.", DefaultValueFactory = _ => 4 };
         var tolerance = new Option<double>("--tolerance") { Description = "Largest relative error that passes (float32 arithmetic).", DefaultValueFactory = _ => 1e-2 };
@@ -58,11 +58,7 @@ internal static class GradcheckCommand
         var sessions = new SessionFactory(new SessionSettings());
         var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
         var layer = catalog.Find(layerId);
-        var (height, width) = vision.FixedSize ? (vision.Spec.Height, vision.Spec.Width) : (size, size);
-        if (vision.FixedSize && size != vision.Spec.Height)
-        {
-            context.Console.MarkupLine($"[yellow]note:[/] {Markup.Escape(manifest.Id)} takes {height}×{width} images only; checking at that size.");
-        }
+        var (height, width) = (size, size);
 
         Ids.ParseUnit(unit.ToString(CultureInfo.InvariantCulture), layer.Id, layer.Units);
         var chosen = objectiveName switch

@@ -61,7 +61,7 @@ internal static class ModelsCommand
         var console = context.Console;
         console.MarkupLine($"[bold]{Markup.Escape(catalog.Title)}[/] ({Markup.Escape(catalog.Model)})");
         console.MarkupLine($"[grey]{Markup.Escape(catalog.Source)}[/]");
-        console.MarkupLine($"input {Markup.Escape(catalog.Input)}, {catalog.InputSize[0]}×{catalog.InputSize[1]}{(catalog.FixedInputSize ? " (fixed)" : "")}; {catalog.Layers.Count} layers, {catalog.TotalUnits} units");
+        console.MarkupLine($"input {Markup.Escape(catalog.Input)}, {catalog.InputSize[0]}×{catalog.InputSize[1]} by default (any size works); {catalog.Layers.Count} layers, {catalog.TotalUnits} units");
         foreach (var assumption in catalog.Assumptions)
         {
             console.MarkupLine($"[yellow]assumed:[/] {Markup.Escape(assumption)}");
