@@ -8,22 +8,33 @@ namespace Microscope.Onnx.Gradients.Rules;
 // HardSigmoid, HardSwish: the linear piece is taken only strictly inside its interval.
 // Abs: derivative 0 at 0.
 
-/// <summary>Relu: f' = 1 where x &gt; 0, else 0.</summary>
-public sealed class ReluRule : UnaryRule
+/// <summary>
+/// Relu: dX = dY where y &gt; 0, else 0. The mask is read from the output (y &gt; 0 exactly when x &gt; 0),
+/// so that the input stays private to the Relu and ONNX Runtime can still fuse it into the Conv
+/// before it, as it does in the forward pass alone.
+/// </summary>
+public sealed class ReluRule : IGradientRule
 {
-    public override IReadOnlyList<string> OpTypes { get; } = ["Relu"];
+    public IReadOnlyList<string> OpTypes { get; } = ["Relu"];
 
-    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
-        c.Mask(c.Emit("Greater", [x, c.Scalar(0)]));
+    public void Backward(NodeProto node, GradientContext c)
+    {
+        var y = node.Output[0];
+        var gradient = c.OutputGradient(node)!;
+        c.Accumulate(node.Input[0], c.Emit("Where", [c.Emit("Greater", [y, c.Scalar(0)]), gradient, c.Scalar(0)]));
+    }
 }
 
-/// <summary>LeakyRelu: f' = 1 where x &gt; 0, else alpha.</summary>
+/// <summary>LeakyRelu: f' = 1 where x &gt; 0, else alpha (read from y, which has x's sign for alpha &gt; 0).</summary>
 public sealed class LeakyReluRule : UnaryRule
 {
     public override IReadOnlyList<string> OpTypes { get; } = ["LeakyRelu"];
 
-    protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
-        c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(0)]), c.Scalar(1), c.Scalar(node.Float("alpha", 0.01f))]);
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c)
+    {
+        var alpha = node.Float("alpha", 0.01f);
+        return c.Emit("Where", [c.Emit("Greater", [alpha > 0 ? y : x, c.Scalar(0)]), c.Scalar(1), c.Scalar(alpha)]);
+    }
 }
 
 /// <summary>PRelu: f' = 1 where x &gt; 0, else the (broadcast) slope. The slope is a weight: no gradient.</summary>
@@ -35,13 +46,13 @@ public sealed class PReluRule : UnaryRule
         c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(0)]), c.OnesLike(x), c.Emit("Expand", [node.Input[1], c.Shape(x)])]);
 }
 
-/// <summary>Elu: f' = 1 where x &gt; 0, else y + alpha.</summary>
+/// <summary>Elu: f' = 1 where x &gt; 0 (equivalently y &gt; 0), else y + alpha.</summary>
 public sealed class EluRule : UnaryRule
 {
     public override IReadOnlyList<string> OpTypes { get; } = ["Elu"];
 
     protected override string Derivative(NodeProto node, string x, string y, GradientContext c) =>
-        c.Emit("Where", [c.Emit("Greater", [x, c.Scalar(0)]), c.Scalar(1), c.Add(y, c.Scalar(node.Float("alpha", 1f)))]);
+        c.Emit("Where", [c.Emit("Greater", [y, c.Scalar(0)]), c.Scalar(1), c.Add(y, c.Scalar(node.Float("alpha", 1f)))]);
 }
 
 /// <summary>Clip (min and max as optional inputs): f' = 1 where min &lt;= x &lt;= max.</summary>

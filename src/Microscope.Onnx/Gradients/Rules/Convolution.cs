@@ -18,7 +18,8 @@ internal readonly record struct Window(long[] Kernel, long[] Strides, long[] Dil
 
 /// <summary>
 /// Conv: dX is the transposed convolution of dY with the same weights (ConvTranspose with no padding
-/// and output_padding = stride − 1, so that no row is lost), cropped to X from the begin padding.
+/// and output_padding = stride − 1, so that no row is lost), cropped to X from the begin padding;
+/// for stride 1 and constant weights, the same as a full convolution with the flipped kernel.
 /// The crop is computed at run time, so any input size works, auto_pad included. Groups (depthwise
 /// too), strides, dilations and asymmetric pads all follow from the same two ops.
 /// </summary>
@@ -36,13 +37,57 @@ public sealed class ConvRule : IGradientRule
 
         var weightShape = c.ReferenceShape(w);
         var window = Window.Of(node, node.Ints("kernel_shape") ?? weightShape[2..]);
+        var group = node.Int("group", 1);
+        var begin = c.BeginPads(node, x, window.Kernel, window.Strides, window.Dilations);
+        if (window.Strides.All(s => s == 1) && c.ConstantValue(w) is { } constant)
+        {
+            // Stride 1 with constant weights: the transposed convolution is a plain convolution with the
+            // kernel flipped and its channel axes swapped, which ONNX Runtime runs much faster.
+            var flipped = c.Constant(FlippedWeightShape(weightShape, group), FlipTranspose(Tensors.ToDoubles(constant), weightShape, group));
+            var reach = window.Kernel.Select((k, i) => (k - 1) * window.Dilations[i]).ToArray();
+            var full = c.Emit("Conv", [c.OutputGradient(node)!, flipped],
+                NodeAttributes.IntsAttribute("dilations", window.Dilations),
+                NodeAttributes.IntsAttribute("pads", [.. reach, .. reach]),
+                NodeAttributes.IntAttribute("group", group));
+            c.Accumulate(x, c.CropSpatial(full, begin, x, window.Spatial));
+            return;
+        }
+
         var transposed = c.Emit("ConvTranspose", [c.OutputGradient(node)!, w],
             NodeAttributes.IntsAttribute("strides", window.Strides),
             NodeAttributes.IntsAttribute("dilations", window.Dilations),
             NodeAttributes.IntsAttribute("output_padding", window.FullOutputPadding),
-            NodeAttributes.IntAttribute("group", node.Int("group", 1)));
-        var begin = c.BeginPads(node, x, window.Kernel, window.Strides, window.Dilations);
+            NodeAttributes.IntAttribute("group", group));
         c.Accumulate(x, c.CropSpatial(transposed, begin, x, window.Spatial));
+    }
+
+    /// <summary>[M, C/g, k…] → [C, M/g, k…].</summary>
+    private static long[] FlippedWeightShape(long[] shape, long group) => [shape[1] * group, shape[0] / group, .. shape[2..]];
+
+    /// <summary>W'[g·C/g + c, m, k] = W[g·M/g + m, c, K − 1 − k]: swap the channel axes within each group and flip the kernel.</summary>
+    private static double[] FlipTranspose(double[] weights, long[] shape, long group)
+    {
+        var (outChannels, inPerGroup) = (shape[0], shape[1]);
+        var outPerGroup = outChannels / group;
+        var kernel = (int)shape[2..].Aggregate(1L, (a, b) => a * b);
+        var result = new double[weights.Length];
+        for (var g = 0L; g < group; g++)
+        {
+            for (var m = 0L; m < outPerGroup; m++)
+            {
+                for (var ci = 0L; ci < inPerGroup; ci++)
+                {
+                    var source = (((g * outPerGroup) + m) * inPerGroup + ci) * kernel;
+                    var target = (((g * inPerGroup) + ci) * outPerGroup + m) * kernel;
+                    for (var k = 0; k < kernel; k++)
+                    {
+                        result[target + k] = weights[source + kernel - 1 - k];
+                    }
+                }
+            }
+        }
+
+        return result;
     }
 }
 
