@@ -3,10 +3,26 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "test.sh needs the .NET 10 SDK (dotnet) on PATH." >&2; exit 1; }
-command -v npm >/dev/null || { echo "test.sh needs Node.js 20 and npm on PATH." >&2; exit 1; }
+command -v npm >/dev/null || { echo "test.sh needs Node.js 20 and npm on PATH (the PP-OCR organisms come from npm)." >&2; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet restore Microscope.Farm.sln --nologo -v quiet
 dotnet build Microscope.Farm.sln -c Release --no-restore --nologo -v quiet -clp:ErrorsOnly
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
 dotnet test Microscope.Farm.sln -c Release --no-build --nologo -v quiet \
-  --logger "console;verbosity=minimal" "$@"
+  --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line for the whole suite, summed over the test projects.
+awk '/^(Passed|Failed)!/ {
+       for (i = 1; i <= NF; i++) {
+         if ($i == "Passed:") passed += $(i + 1)
+         if ($i == "Failed:") failed += $(i + 1)
+         if ($i == "Skipped:") skipped += $(i + 1)
+       }
+     }
+     END { printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped }' \
+  FS='[ ,]+' "$log"
+exit "$status"
