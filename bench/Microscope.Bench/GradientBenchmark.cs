@@ -21,13 +21,14 @@ internal static class GradientBenchmark
     public static int Run(string[] args)
     {
         var quick = args.Contains("--quick");
-        var repeats = quick ? 3 : 7;
+        var repeats = quick ? 5 : 15;
+        const int warmup = 5;
         var manifest = OrganismRegistry.Default.Resolve("resnet18");
         var vision = OrganismRegistry.Compose(manifest);
         var catalog = LayerCatalogBuilder.Build(manifest, vision, new SessionFactory(new SessionSettings()));
         var best = new SessionSettings { OptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpThreads = Environment.ProcessorCount };
 
-        AnsiConsole.MarkupLine($"[bold]resnet18: forward alone vs forward + gradient[/] (CPU, {Environment.ProcessorCount} cores, graph optimizations on, IO binding, median of {repeats})");
+        AnsiConsole.MarkupLine($"[bold]resnet18: forward alone vs forward + gradient[/] (CPU, {Environment.ProcessorCount} cores, graph optimizations on, IO binding; forward and gradient runs alternate, median of {repeats} each)");
         var table = new Table().AddColumns("size", "batch", "layer", "forward ms", "forward+gradient ms", "ratio");
         foreach (var size in new[] { 224, 128 })
         {
@@ -37,8 +38,7 @@ internal static class GradientBenchmark
                 {
                     var layer = catalog.Find(id);
                     using var pair = Pair.Create(vision, layer, size, batch, best);
-                    var forward = Timing.MedianMilliseconds(pair.Forward.Run, 2, repeats);
-                    var gradient = Timing.MedianMilliseconds(pair.Gradient.Run, 2, repeats);
+                    var (forward, gradient) = Timing.MedianMilliseconds(pair.Forward.Run, pair.Gradient.Run, warmup, repeats);
                     table.AddRow(Text(size), Text(batch), id, Ms(forward), Ms(gradient), Ratio(gradient / forward));
                 }
             }
@@ -60,8 +60,9 @@ internal static class GradientBenchmark
         foreach (var (name, setting, bound) in settings)
         {
             using var pair = Pair.Create(vision, middle, 224, 1, setting);
-            var forward = Timing.MedianMilliseconds(bound ? pair.Forward.Run : pair.ForwardUnbound, 2, repeats);
-            var gradient = Timing.MedianMilliseconds(bound ? pair.Gradient.Run : pair.GradientUnbound, 2, repeats);
+            var (forward, gradient) = bound
+                ? Timing.MedianMilliseconds(pair.Forward.Run, pair.Gradient.Run, warmup, repeats)
+                : Timing.MedianMilliseconds(pair.ForwardUnbound, pair.GradientUnbound, warmup, repeats);
             first ??= gradient;
             gains.AddRow(name, Ms(forward), Ms(gradient), Ratio(gradient / forward), Ratio(first.Value / gradient));
         }

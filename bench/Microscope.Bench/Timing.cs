@@ -2,25 +2,42 @@ using System.Diagnostics;
 
 namespace Microscope.Bench;
 
-/// <summary>Median wall time of repeated runs after warm-up: robust to the odd slow run on a shared machine.</summary>
+/// <summary>
+/// Wall time of two things measured side by side: runs alternate (a, b, a, b, …) after warm-up, so
+/// that a slow spell of the machine hits both alike, and each gets the median of its runs.
+/// </summary>
 internal static class Timing
 {
-    public static double MedianMilliseconds(Action run, int warmup, int repeats)
+    public static (double A, double B) MedianMilliseconds(Action a, Action b, int warmup, int repeats)
     {
         for (var i = 0; i < warmup; i++)
         {
-            run();
+            a();
+            b();
         }
 
-        var times = new double[repeats];
+        var timesA = new double[repeats];
+        var timesB = new double[repeats];
         for (var i = 0; i < repeats; i++)
         {
-            var watch = Stopwatch.StartNew();
-            run();
-            times[i] = watch.Elapsed.TotalMilliseconds;
+            timesA[i] = Time(a);
+            timesB[i] = Time(b);
         }
 
+        return (Median(timesA), Median(timesB));
+    }
+
+    private static double Time(Action run)
+    {
+        var watch = Stopwatch.StartNew();
+        run();
+        return watch.Elapsed.TotalMilliseconds;
+    }
+
+    private static double Median(double[] times)
+    {
         Array.Sort(times);
-        return repeats % 2 == 1 ? times[repeats / 2] : (times[(repeats / 2) - 1] + times[repeats / 2]) / 2;
+        var n = times.Length;
+        return n % 2 == 1 ? times[n / 2] : (times[(n / 2) - 1] + times[n / 2]) / 2;
     }
 }
