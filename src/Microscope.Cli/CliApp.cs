@@ -31,6 +31,7 @@ public static class CliApp
         var root = new RootCommand("microscope: look inside any ONNX vision model, unit by unit.");
         root.Subcommands.Add(ModelsCommand.Create(context));
         root.Subcommands.Add(GradcheckCommand.Create(context));
+        root.Subcommands.Add(RenderCommand.Create(context));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

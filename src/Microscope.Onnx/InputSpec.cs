@@ -36,6 +36,12 @@ public sealed record InputSpec
     /// </summary>
     public string? PreprocessingModel { get; init; }
 
+    /// <summary>
+    /// The square size the model is fed while rendering feature visualizations, when it needs more
+    /// than the render size (ResNet-18's final 7×7 average pool needs 224); null: the render size.
+    /// </summary>
+    public int? RenderSize { get; init; }
+
     [JsonIgnore]
     public int Height => Size[0];
 
@@ -63,6 +69,11 @@ public sealed record InputSpec
         if (Range is not [var lo, var hi] || !(hi > lo))
         {
             throw new ModelFormatException($"{source}: input range must be [low, high] with high > low.");
+        }
+
+        if (RenderSize is <= 0 or > 4096)
+        {
+            throw new ModelFormatException($"{source}: renderSize must be between 1 and 4096 pixels.");
         }
 
         if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s == 0))

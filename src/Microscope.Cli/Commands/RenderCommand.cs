@@ -1,0 +1,160 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Microscope.Inference;
+using Microscope.Lenses;
+using Microscope.Onnx;
+using Microscope.Optvis;
+using Microscope.Optvis.Transforms;
+using Microscope.Organisms;
+using Spectre.Console;
+
+namespace Microscope.Cli.Commands;
+
+/// <summary>`microscope render`: feature visualizations of units, written as PNGs with their figures.</summary>
+internal static class RenderCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new Argument<string>("model") { Description = "An organism id or the path of an .onnx file." };
+        var layer = new Option<string>("--layer") { Description = "The layer id (see `microscope models inspect`).", Required = true };
+        var unit = new Option<int?>("--unit") { Description = "One unit." };
+        var units = new Option<string?>("--units") { Description = "Units as a range or list: 0-31, or 3,5,8." };
+        var lens = new Option<string>("--lens") { Description = "featurevis, neuron, negative or diversity.", DefaultValueFactory = _ => "featurevis" };
+        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses]);
+        var steps = new Option<int>("--steps") { Description = "Optimization steps (OpenAI Microscope used 4096).", DefaultValueFactory = _ => 512 };
+        var size = new Option<int>("--size") { Description = "Image size in pixels.", DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch") { Description = "Units rendered together in one pass (images per unit for diversity).", DefaultValueFactory = _ => 8 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the initial image and the transforms.", DefaultValueFactory = _ => 1 };
+        var pixels = new Option<bool>("--pixels") { Description = "Optimize plain pixels instead of the Fourier parameterization." };
+        var noTransforms = new Option<bool>("--no-transforms") { Description = "Switch off transformation robustness." };
+        var output = new Option<string>("--out") { Description = "Folder to write the images to.", Required = true };
+        var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
+        var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
+        {
+            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, output, manifest,
+        };
+        command.SetAction(parsed =>
+        {
+            var options = new RenderOptions
+            {
+                Steps = parsed.GetValue(steps),
+                Size = parsed.GetValue(size),
+                Seed = parsed.GetValue(seed),
+                Fourier = !parsed.GetValue(pixels),
+                Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
+            };
+            return Run(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(lens)!, options, parsed.GetValue(batch), parsed.GetValue(output)!);
+        });
+        return command;
+    }
+
+    private static int Run(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, RenderOptions options, int batch, string output)
+    {
+        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || batch is < 1 or > 256)
+        {
+            throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256.");
+        }
+
+        var manifest = OrganismRegistry.Default.Resolve(modelArgument, manifestPath);
+        var vision = OrganismRegistry.Compose(manifest);
+        var sessions = new SessionFactory(new SessionSettings());
+        var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
+        var layer = catalog.Find(layerId);
+        var chosen = ParseUnits(unit, unitList, layer);
+        var folder = Path.Combine(output, manifest.Id, layer.Id);
+        Directory.CreateDirectory(folder);
+
+        IReadOnlyList<UnitRender> renders = [];
+        context.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", maxValue: 1);
+                renders = FeatureVisualization.Render(vision, layer, chosen, lens, options, batch, sessions, new Reporter(done =>
+                {
+                    task.MaxValue = done.Total;
+                    task.Value = done.Done;
+                    task.Description = $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}, objective {done.MeanObjective.ToString("F2", CultureInfo.InvariantCulture)}";
+                }));
+            });
+
+        var table = new Table().AddColumns("unit", "image", "objective before", "objective after", "file");
+        foreach (var render in renders)
+        {
+            var name = lens == "diversity" ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
+            var path = Path.Combine(folder, name + ".png");
+            WriteAtomically(path, render.ToPng());
+            WriteAtomically(Path.Combine(folder, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(new
+            {
+                model = manifest.Id,
+                layer = layer.Id,
+                unit = render.Unit,
+                lens,
+                index = render.Index,
+                objectiveBefore = render.StartObjective,
+                objectiveAfter = render.FinalObjective,
+                options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none", batch },
+            }, ModelManifest.JsonOptions));
+            table.AddRow(render.Unit.ToString(CultureInfo.InvariantCulture), render.Index.ToString(CultureInfo.InvariantCulture),
+                render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture), Markup.Escape(path));
+        }
+
+        context.Console.Write(table);
+        if (renders.Count > 1)
+        {
+            var sheet = Path.Combine(folder, $"{lens}-sheet.png");
+            WriteAtomically(sheet, Png.Sheet([.. renders.Select(r => r.Image)], options.Size, options.Size, Math.Min(8, renders.Count)));
+            context.Console.MarkupLine($"contact sheet: {Markup.Escape(sheet)}");
+        }
+
+        return CliApp.Ok;
+    }
+
+    private static List<int> ParseUnits(int? unit, string? list, Layer layer)
+    {
+        if (unit is { } single)
+        {
+            return [Ids.ParseUnit(single.ToString(CultureInfo.InvariantCulture), layer.Id, layer.Units)];
+        }
+
+        if (string.IsNullOrWhiteSpace(list))
+        {
+            return [0];
+        }
+
+        var result = new List<int>();
+        foreach (var part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var range = part.Split('-');
+            if (range.Length == 2)
+            {
+                var (from, to) = (Ids.ParseUnit(range[0], layer.Id, layer.Units), Ids.ParseUnit(range[1], layer.Id, layer.Units));
+                if (to < from)
+                {
+                    throw new UnknownLayerException($"'{part}' is not a range of units: it runs backwards.");
+                }
+
+                result.AddRange(Enumerable.Range(from, to - from + 1));
+            }
+            else
+            {
+                result.Add(Ids.ParseUnit(part, layer.Id, layer.Units));
+            }
+        }
+
+        return [.. result.Distinct()];
+    }
+
+    private static void WriteAtomically(string path, byte[] bytes)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private sealed class Reporter(Action<(int Done, int Total, double MeanObjective)> report) : IProgress<(int Done, int Total, double MeanObjective)>
+    {
+        public void Report((int Done, int Total, double MeanObjective) value) => report(value);
+    }
+}

@@ -1,0 +1,44 @@
+namespace Microscope.Optvis.Param;
+
+/// <summary>Plain pixels (in the decorrelated colour space, through a sigmoid): Lucid's <c>pixel_image</c>.</summary>
+public sealed class PixelImage : IImageParameterization
+{
+    private readonly bool decorrelate;
+    private readonly float[] rgb;
+
+    public PixelImage(int batch, int height, int width, Random random, double initialSd = 0.01, bool decorrelate = true)
+    {
+        (Batch, Height, Width, this.decorrelate) = (batch, height, width, decorrelate);
+        Parameters = new float[batch * 3 * height * width];
+        Gaussian.Fill(Parameters, initialSd, random);
+        rgb = new float[Parameters.Length];
+    }
+
+    public int Batch { get; }
+
+    public int Height { get; }
+
+    public int Width { get; }
+
+    public float[] Parameters { get; }
+
+    public void Image(Span<float> images)
+    {
+        var size = 3 * Height * Width;
+        for (var n = 0; n < Batch; n++)
+        {
+            ColorSpace.ToRgb(Parameters.AsSpan(n * size, size), rgb.AsSpan(n * size, size), Height * Width, decorrelate);
+        }
+
+        rgb.CopyTo(images);
+    }
+
+    public void Backward(ReadOnlySpan<float> imageGradient, Span<float> parameterGradient)
+    {
+        var size = 3 * Height * Width;
+        for (var n = 0; n < Batch; n++)
+        {
+            ColorSpace.Backward(rgb.AsSpan(n * size, size), imageGradient.Slice(n * size, size), parameterGradient.Slice(n * size, size), Height * Width, decorrelate);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using Microscope.Inference;
+using Microscope.Onnx;
+using Microscope.Onnx.Gradients;
+using Microscope.Optvis.Optimizers;
+using Microscope.Optvis.Param;
+using Microscope.Optvis.Transforms;
+
+namespace Microscope.Optvis;
+
+/// <summary>
+/// The feature-visualization loop: image from parameters → random transforms → resample to the
+/// network size → objective and gradient from the built graph (ONNX Runtime, buffers bound once) →
+/// back through the resample, the transforms and the parameterization → Adam step up the gradient.
+/// No I/O; all randomness from <see cref="RenderOptions.Seed"/>. Image n of the batch maximizes
+/// objective n, so one pass renders many units of a layer.
+/// </summary>
+public static class Renderer
+{
+    public static RenderResult Render(
+        GradientModel model, SessionFactory sessions, IReadOnlyList<Objective> perImage, RenderOptions options,
+        IProgress<RenderProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var batch = perImage.Count;
+        var size = options.Size;
+        var network = options.NetworkSize ?? size;
+        var random = new Random(options.Seed);
+        IImageParameterization parameterization = options.Fourier
+            ? new FourierImage(batch, size, size, random, options.DecayPower, options.InitialSd, options.Decorrelate)
+            : new PixelImage(batch, size, size, random, options.InitialSd, options.Decorrelate);
+        var transforms = options.Transforms ?? TransformPipeline.Standard;
+        var adam = new Adam(parameterization.Parameters.Length, options.LearningRate);
+
+        var terms = model.Request.Terms;
+        var parameters = Objective.Parameters(perImage, model.LayerShape, terms);
+        using var session = sessions.Create(OnnxModelFile.ToBytes(model.Model), "gradient graph");
+        long[] imageShape = [batch, 3, network, network];
+        var inputs = new Dictionary<string, long[]> { [VisionGraph.ImageInput] = imageShape };
+        if (terms.HasFlag(ObjectiveTerms.Linear))
+        {
+            inputs[ObjectiveNames.Weights] = [batch, .. model.LayerShape];
+        }
+
+        if (terms.HasFlag(ObjectiveTerms.L2))
+        {
+            inputs[ObjectiveNames.L2Weight] = [batch];
+        }
+
+        if (terms.HasFlag(ObjectiveTerms.Diversity))
+        {
+            inputs[ObjectiveNames.DiversityWeight] = [];
+        }
+
+        using var run = new BoundRun(session.Session, inputs, new Dictionary<string, long[]>
+        {
+            [ObjectiveNames.Objective] = [batch],
+            [ObjectiveNames.ImageGradient] = imageShape,
+        });
+        Fill(run, ObjectiveNames.Weights, parameters.Weights);
+        Fill(run, ObjectiveNames.L2Weight, parameters.L2Weights);
+        Fill(run, ObjectiveNames.DiversityWeight, terms.HasFlag(ObjectiveTerms.Diversity) ? [parameters.DiversityWeight] : null);
+
+        var imageSize = 3 * size * size;
+        var networkSize = 3 * network * network;
+        var images = new float[batch * imageSize];
+        var imageGradient = new float[batch * imageSize];
+        var parameterGradient = new float[parameterization.Parameters.Length];
+        parameterization.Image(images);
+        var start = Evaluate(run, images, batch, size, network);
+        for (var step = 0; step < options.Steps; step++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            parameterization.Image(images);
+            var steps = transforms.Sample(random, size, size);
+            var (h, w) = steps.Count == 0 ? (size, size) : (steps[^1].OutputHeight, steps[^1].OutputWidth);
+            var resample = Bilinear.Resize(h, w, network, network);
+            var modelInput = run.Input(VisionGraph.ImageInput);
+            for (var n = 0; n < batch; n++)
+            {
+                ReadOnlySpan<float> current = images.AsSpan(n * imageSize, imageSize);
+                foreach (var transform in steps)
+                {
+                    var output = new float[3 * transform.OutputHeight * transform.OutputWidth];
+                    transform.Forward(current, output);
+                    current = output;
+                }
+
+                resample.Forward(current, modelInput.Slice(n * networkSize, networkSize));
+            }
+
+            run.Run();
+            var objective = run.Output(ObjectiveNames.Objective).ToArray().Select(v => (double)v).ToArray();
+
+            var modelGradient = run.Output(ObjectiveNames.ImageGradient);
+            for (var n = 0; n < batch; n++)
+            {
+                var gradient = new float[3 * h * w];
+                resample.Backward(modelGradient.Slice(n * networkSize, networkSize), gradient);
+                for (var i = steps.Count - 1; i >= 0; i--)
+                {
+                    var previous = new float[3 * steps[i].InputHeight * steps[i].InputWidth];
+                    steps[i].Backward(gradient, previous);
+                    gradient = previous;
+                }
+
+                gradient.CopyTo(imageGradient, n * imageSize);
+            }
+
+            parameterization.Backward(imageGradient, parameterGradient);
+            adam.Step(parameterization.Parameters, parameterGradient);
+            progress?.Report(new RenderProgress(step + 1, options.Steps, objective.Average()));
+        }
+
+        parameterization.Image(images);
+        return new RenderResult(images, batch, size, start, Evaluate(run, images, batch, size, network));
+    }
+
+    /// <summary>The objective of each image as it is (no transforms), resampled to the network size.</summary>
+    private static double[] Evaluate(BoundRun run, float[] images, int batch, int size, int network)
+    {
+        var resample = Bilinear.Resize(size, size, network, network);
+        var (imageSize, networkSize) = (3 * size * size, 3 * network * network);
+        var input = run.Input(VisionGraph.ImageInput);
+        for (var n = 0; n < batch; n++)
+        {
+            resample.Forward(images.AsSpan(n * imageSize, imageSize), input.Slice(n * networkSize, networkSize));
+        }
+
+        run.Run();
+        return [.. run.Output(ObjectiveNames.Objective).ToArray().Select(v => (double)v)];
+    }
+
+    private static void Fill(BoundRun run, string name, double[]? values)
+    {
+        if (values is null)
+        {
+            return;
+        }
+
+        var target = run.Input(name);
+        for (var i = 0; i < values.Length; i++)
+        {
+            target[i] = (float)values[i];
+        }
+    }
+}
