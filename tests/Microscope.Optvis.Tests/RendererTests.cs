@@ -25,14 +25,18 @@ public sealed class RendererTests
 
     private static readonly RenderOptions Quick = new() { Size = 32, Steps = 40, Seed = 3 };
 
-    /// <param name="transforms">With transformation robustness the render optimizes a blurred objective, so it closes less of the gap.</param>
+    /// <param name="lucid">
+    /// Plain pixels and no transforms head straight for the (binary, sharp) best image; the Fourier
+    /// parameterization's 1/f prior and the transforms hold sharp patterns back, so Lucid's setup
+    /// closes less of the gap in the same steps.
+    /// </param>
     [Theory]
-    [InlineData(false, 0.6)]
-    [InlineData(true, 0.5)]
-    public void Feature_visualization_raises_the_objective_far_above_its_start(bool transforms, double gapClosed)
+    [InlineData(false, 0.5)]
+    [InlineData(true, 0.4)]
+    public void Feature_visualization_raises_the_objective_far_above_its_start(bool lucid, double gapClosed)
     {
         var (vision, layer) = Small();
-        var options = Quick with { Steps = 60, LearningRate = 0.3, Transforms = transforms ? null : Transforms.TransformPipeline.None };
+        var options = Quick with { Steps = 60, LearningRate = 0.3, Fourier = lucid, Transforms = lucid ? null : Transforms.TransformPipeline.None };
 
         var renders = FeatureVisualization.Render(vision, layer, [0, 1, 2, 3], "featurevis", options, 4, Sessions);
 
