@@ -1,15 +1,17 @@
 using Microscope.Inference;
+using Microscope.Onnx;
 using Microscope.Organisms;
 
 namespace Microscope.Cli.Commands;
 
-/// <summary>Resolves a model argument and builds its catalog on the CPU.</summary>
-internal static class Catalogs
+/// <summary>A model argument resolved, composed with its preprocessing, and its catalog built (on the CPU).</summary>
+internal sealed record LoadedModel(ModelManifest Manifest, VisionGraph Vision, LayerCatalog Catalog, SessionFactory Sessions)
 {
-    public static LayerCatalog Build(string model, string? manifestPath)
+    public static LoadedModel Load(string model, string? manifestPath)
     {
         var manifest = OrganismRegistry.Default.Resolve(model, manifestPath);
         var vision = OrganismRegistry.Compose(manifest);
-        return LayerCatalogBuilder.Build(manifest, vision, new SessionFactory(new SessionSettings()));
+        var sessions = new SessionFactory(new SessionSettings());
+        return new LoadedModel(manifest, vision, LayerCatalogBuilder.Build(manifest, vision, sessions), sessions);
     }
 }

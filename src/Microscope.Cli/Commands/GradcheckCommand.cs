@@ -3,7 +3,6 @@ using System.Globalization;
 using Microscope.Inference;
 using Microscope.Onnx;
 using Microscope.Onnx.Gradients;
-using Microscope.Organisms;
 using Spectre.Console;
 
 namespace Microscope.Cli.Commands;
@@ -53,10 +52,7 @@ internal static class GradcheckCommand
             throw new ModelFormatException($"--size {size} is out of range (8 to 4096 pixels).");
         }
 
-        var manifest = OrganismRegistry.Default.Resolve(modelArgument, manifestPath);
-        var vision = OrganismRegistry.Compose(manifest);
-        var sessions = new SessionFactory(new SessionSettings());
-        var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
         var layer = catalog.Find(layerId);
         var (height, width) = (size, size);
 

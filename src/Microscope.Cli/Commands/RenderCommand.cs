@@ -6,7 +6,6 @@ using Microscope.Lenses;
 using Microscope.Onnx;
 using Microscope.Optvis;
 using Microscope.Optvis.Transforms;
-using Microscope.Organisms;
 using Spectre.Console;
 
 namespace Microscope.Cli.Commands;
@@ -56,10 +55,7 @@ internal static class RenderCommand
             throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256.");
         }
 
-        var manifest = OrganismRegistry.Default.Resolve(modelArgument, manifestPath);
-        var vision = OrganismRegistry.Compose(manifest);
-        var sessions = new SessionFactory(new SessionSettings());
-        var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
         var layer = catalog.Find(layerId);
         var chosen = ParseUnits(unit, unitList, layer);
         var folder = Path.Combine(output, manifest.Id, layer.Id);

@@ -65,7 +65,7 @@ internal sealed class ObjectiveGraph(List<NodeProto> nodes, List<TensorProto> in
         var eye = Node("EyeLike", [similarity], [batch, batch]);
         var offDiagonal = Node("Mul", [similarity, Node("Sub", [Constant(1), eye], [batch, batch])], [batch, batch]);
         var rowSums = Node("ReduceSum", [offDiagonal, Ints(1)], [batch], NodeAttributes.IntAttribute("keepdims", 0));
-        var n = Node("Cast", [Node("Slice", [Node("Shape", [layer], [shape.Length]), Ints(0), Ints(1), Ints(0)], [1])], [1], NodeAttributes.IntAttribute("to", (long)ElementTypeOf()));
+        var n = Node("Cast", [Node("Slice", [Node("Shape", [layer], [shape.Length]), Ints(0), Ints(1), Ints(0)], [1])], [1], NodeAttributes.IntAttribute("to", (long)ElementType));
         var mean = Node("Div", [rowSums, n], [batch]);
         return Node("Mul", [mean, Node("Neg", [ObjectiveNames.DiversityWeight], [])], [batch]);
     }
@@ -75,12 +75,10 @@ internal sealed class ObjectiveGraph(List<NodeProto> nodes, List<TensorProto> in
     {
         var dims = Node("Slice", [Node("Shape", [layer], [rank]), Ints(1), Ints(rank), Ints(0)], [rank - 1]);
         var product = Node("ReduceProd", [dims], [], NodeAttributes.IntAttribute("keepdims", 0));
-        return Node("Cast", [product], [], NodeAttributes.IntAttribute("to", (long)ElementTypeOf()));
+        return Node("Cast", [product], [], NodeAttributes.IntAttribute("to", (long)ElementType));
     }
 
     public Proto.TensorProto.Types.DataType ElementType { get; init; } = Proto.TensorProto.Types.DataType.Float;
-
-    private Proto.TensorProto.Types.DataType ElementTypeOf() => ElementType;
 
     private string Node(string op, string[] inputs, long[] shape, params AttributeProto[] attributes)
     {

@@ -1,0 +1,65 @@
+using Microscope.Testing;
+
+namespace Microscope.Cli.Tests;
+
+public sealed class RenderCommandTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("microscope-render-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    private string SmallModel()
+    {
+        var path = Path.Combine(folder, "small.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(TinyModel.SmallCnn()));
+        return path;
+    }
+
+    private string FirstConvLayer(string model)
+    {
+        var inspect = CliRun.Of("models", "inspect", model, "--json");
+        using var json = System.Text.Json.JsonDocument.Parse(inspect.Output);
+        return json.RootElement.GetProperty("layers").EnumerateArray().First(l => l.GetProperty("op").GetString() == "Conv").GetProperty("id").GetString()!;
+    }
+
+    [Fact]
+    public void Render_writes_a_png_and_its_figures_per_unit_and_a_contact_sheet()
+    {
+        var model = SmallModel();
+        var layer = FirstConvLayer(model);
+        var output = Path.Combine(folder, "out");
+
+        var run = CliRun.Of("render", model, "--layer", layer, "--units", "0-2", "--steps", "4", "--size", "32", "--out", output);
+
+        Assert.Equal(0, run.ExitCode);
+        var layerFolder = Path.Combine(output, "small", layer);
+        for (var unit = 0; unit < 3; unit++)
+        {
+            var png = File.ReadAllBytes(Path.Combine(layerFolder, $"{unit}-featurevis.png"));
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+            using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, $"{unit}-featurevis.json")));
+            Assert.Equal(unit, figures.RootElement.GetProperty("unit").GetInt32());
+            Assert.Equal(4, figures.RootElement.GetProperty("options").GetProperty("steps").GetInt32());
+        }
+
+        Assert.True(File.Exists(Path.Combine(layerFolder, "featurevis-sheet.png")));
+        Assert.DoesNotContain(Directory.EnumerateFiles(layerFolder), f => f.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_unit_range_beyond_the_layer_is_bad_input()
+    {
+        var model = SmallModel();
+        var layer = FirstConvLayer(model);
+
+        CliRun.Of("render", model, "--layer", layer, "--units", "0-40", "--out", Path.Combine(folder, "out")).AssertBadInput("40", "units");
+    }
+
+    [Fact]
+    public void An_unknown_lens_is_bad_input()
+    {
+        var run = CliRun.Of("render", "resnet18", "--layer", "conv1", "--lens", "xray", "--out", folder);
+        Assert.Equal(CliApp.BadInput, run.ExitCode);
+        Assert.Contains("xray", run.Error);
+    }
+}
