@@ -63,3 +63,28 @@ public sealed class RenderCommandTests : IDisposable
         Assert.Contains("xray", run.Error);
     }
 }
+
+public sealed class LayerLensCommandTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("microscope-dream-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact]
+    public void Deepdream_writes_one_image_for_the_layer()
+    {
+        var run = CliRun.Of("render", "resnet18", "--layer", "layer2.0.relu", "--lens", "deepdream", "--steps", "2", "--out", folder);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.True(File.Exists(Path.Combine(folder, "resnet18", "layer2.0.relu", "deepdream.png")));
+    }
+
+    [Fact]
+    public void A_corrupt_seed_image_is_bad_input()
+    {
+        var image = Path.Combine(folder, "photo.jpg");
+        File.WriteAllText(image, "not really a photo");
+
+        CliRun.Of("render", "resnet18", "--layer", "layer2.0.relu", "--lens", "caricature", "--image", image, "--out", folder).AssertBadInput(image, "not a readable image");
+    }
+}

@@ -19,9 +19,10 @@ internal static class RenderCommand
         var layer = new Option<string>("--layer") { Description = "The layer id (see `microscope models inspect`).", Required = true };
         var unit = new Option<int?>("--unit") { Description = "One unit." };
         var units = new Option<string?>("--units") { Description = "Units as a range or list: 0-31, or 3,5,8." };
-        var lens = new Option<string>("--lens") { Description = "featurevis, neuron, negative or diversity.", DefaultValueFactory = _ => "featurevis" };
-        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses]);
-        var steps = new Option<int>("--steps") { Description = "Optimization steps (OpenAI Microscope used 4096).", DefaultValueFactory = _ => 512 };
+        var lens = new Option<string>("--lens") { Description = "featurevis, neuron, negative, diversity (units); deepdream, caricature (the layer).", DefaultValueFactory = _ => "featurevis" };
+        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses, .. LayerLenses.Lenses]);
+        var steps = new Option<int?>("--steps") { Description = "Optimization steps: 512 by default (OpenAI Microscope used 4096); for deepdream, steps per octave (20)." };
+        var image = new Option<string?>("--image") { Description = "Seed image for deepdream and caricature (JPEG, PNG, WebP); default: a built-in drawing." };
         var size = new Option<int>("--size") { Description = "Image size in pixels.", DefaultValueFactory = _ => 128 };
         var batch = new Option<int>("--batch") { Description = "Units rendered together in one pass (images per unit for diversity).", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial image and the transforms.", DefaultValueFactory = _ => 1 };
@@ -31,30 +32,29 @@ internal static class RenderCommand
         var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
         var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
         {
-            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, output, manifest,
+            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, output, manifest,
         };
         command.SetAction(parsed =>
         {
             var options = new RenderOptions
             {
-                Steps = parsed.GetValue(steps),
+                Steps = parsed.GetValue(steps) ?? (parsed.GetValue(lens) == "deepdream" ? new DreamOptions().StepsPerOctave : 512),
                 Size = parsed.GetValue(size),
                 Seed = parsed.GetValue(seed),
                 Fourier = !parsed.GetValue(pixels),
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
             };
-            return Run(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(lens)!, options, parsed.GetValue(batch), parsed.GetValue(output)!);
+            var chosenLens = parsed.GetValue(lens)!;
+            return LayerLenses.Lenses.Contains(chosenLens)
+                ? RunLayerLens(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
+                : Run(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens, options, parsed.GetValue(batch), parsed.GetValue(output)!);
         });
         return command;
     }
 
     private static int Run(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, RenderOptions options, int batch, string output)
     {
-        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || batch is < 1 or > 256)
-        {
-            throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256.");
-        }
-
+        Validate(options, batch);
         var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
         var layer = catalog.Find(layerId);
         var chosen = ParseUnits(unit, unitList, layer);
@@ -107,6 +107,53 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
+    private static int RunLayerLens(CliContext context, string modelArgument, string? manifestPath, string layerId, string lens, RenderOptions options, string? seedPath, string output)
+    {
+        Validate(options, 1);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var layer = catalog.Find(layerId);
+        var size = Math.Max(options.Size, vision.Spec.RenderSize ?? 0);
+        var seed = seedPath is null ? null : SeedImages.Load(seedPath, size);
+        var folder = Path.Combine(output, manifest.Id, layer.Id);
+        Directory.CreateDirectory(folder);
+
+        float[] picture = [];
+        var pictureSize = size;
+        context.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", maxValue: 1);
+                var reporter = new StepReporter(p =>
+                {
+                    task.MaxValue = p.Steps;
+                    task.Value = p.Step;
+                });
+                if (lens == "deepdream")
+                {
+                    picture = LayerLenses.DeepDream(vision, layer, seed, size, new DreamOptions { StepsPerOctave = options.Steps, Seed = options.Seed }, sessions, reporter);
+                }
+                else
+                {
+                    picture = LayerLenses.Caricature(vision, layer, seedPath, options, sessions, reporter).Images;
+                    pictureSize = options.Size;
+                }
+            });
+
+        var path = Path.Combine(folder, $"{lens}.png");
+        WriteAtomically(path, Png.Encode(picture, pictureSize, pictureSize));
+        context.Console.MarkupLine($"{lens} of {Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} from {(seedPath is null ? "the built-in seed image" : Markup.Escape(seedPath))}: {Markup.Escape(path)}");
+        return CliApp.Ok;
+    }
+
+    private static void Validate(RenderOptions options, int batch)
+    {
+        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || batch is < 1 or > 256)
+        {
+            throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256.");
+        }
+    }
+
     private static List<int> ParseUnits(int? unit, string? list, Layer layer)
     {
         if (unit is { } single)
@@ -147,6 +194,11 @@ internal static class RenderCommand
         var temp = path + ".tmp";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, path, overwrite: true);
+    }
+
+    private sealed class StepReporter(Action<RenderProgress> report) : IProgress<RenderProgress>
+    {
+        public void Report(RenderProgress value) => report(value);
     }
 
     private sealed class Reporter(Action<(int Done, int Total, double MeanObjective)> report) : IProgress<(int Done, int Total, double MeanObjective)>
