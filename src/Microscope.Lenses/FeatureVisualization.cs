@@ -5,8 +5,8 @@ using Microscope.Optvis;
 
 namespace Microscope.Lenses;
 
-/// <summary>One rendered image of a unit, with the objective before and after.</summary>
-public sealed record UnitRender(int Unit, string Lens, int Index, float[] Image, int Size, double StartObjective, double FinalObjective)
+/// <summary>One rendered image of a unit, with its quality figures: the objective before and after, and after under random transforms.</summary>
+public sealed record UnitRender(int Unit, string Lens, int Index, float[] Image, int Size, double StartObjective, double FinalObjective, double RobustObjective)
 {
     public byte[] ToPng() => Png.Encode(Image, Size, Size);
 }
@@ -59,7 +59,7 @@ public static class FeatureVisualization
             var imageSize = 3 * options.Size * options.Size;
             for (var i = 0; i < pass.Count; i++)
             {
-                renders.Add(new UnitRender(pass[i].Unit, lens, pass[i].Index, result.Images[(i * imageSize)..((i + 1) * imageSize)], options.Size, result.StartObjective[i], result.FinalObjective[i]));
+                renders.Add(new UnitRender(pass[i].Unit, lens, pass[i].Index, result.Images[(i * imageSize)..((i + 1) * imageSize)], options.Size, result.StartObjective[i], result.FinalObjective[i], result.RobustObjective[i]));
             }
         }
 

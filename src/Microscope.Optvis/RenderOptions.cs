@@ -39,5 +39,9 @@ public sealed record RenderOptions
 /// <summary>Progress of a render: steps done of all, and the batch's mean objective now.</summary>
 public readonly record struct RenderProgress(int Step, int Steps, double MeanObjective);
 
-/// <summary>The rendered images (N×3×S×S, RGB in [0, 1]) and each image's objective before and after (no transforms).</summary>
-public sealed record RenderResult(float[] Images, int Batch, int Size, double[] StartObjective, double[] FinalObjective);
+/// <summary>
+/// The rendered images (N×3×S×S, RGB in [0, 1]) and their quality figures: each image's objective
+/// before and after (no transforms), and after averaged over <see cref="Renderer.RobustnessDraws"/>
+/// fresh random draws of the transforms (a render that only works from one angle scores low).
+/// </summary>
+public sealed record RenderResult(float[] Images, int Batch, int Size, double[] StartObjective, double[] FinalObjective, double[] RobustObjective);

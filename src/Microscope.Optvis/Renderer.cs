@@ -111,18 +111,45 @@ public static class Renderer
         }
 
         parameterization.Image(images);
-        return new RenderResult(images, batch, size, start, Evaluate(run, images, batch, size, network));
+        var final = Evaluate(run, images, batch, size, network);
+
+        // Robustness: the objective under fresh random draws of the transforms, from their own seed.
+        var robustness = new double[batch];
+        var check = new Random(unchecked(options.Seed * 7919) + 17);
+        for (var draw = 0; draw < RobustnessDraws; draw++)
+        {
+            var objective = Evaluate(run, images, batch, size, network, transforms.Sample(check, size, size));
+            for (var n = 0; n < batch; n++)
+            {
+                robustness[n] += objective[n] / RobustnessDraws;
+            }
+        }
+
+        return new RenderResult(images, batch, size, start, final, robustness);
     }
 
-    /// <summary>The objective of each image as it is (no transforms), resampled to the network size.</summary>
-    private static double[] Evaluate(BoundRun run, float[] images, int batch, int size, int network)
+    /// <summary>How many random transform draws the robustness figure averages.</summary>
+    public const int RobustnessDraws = 16;
+
+    /// <summary>The objective of each image, through the given transforms (none by default), resampled to the network size.</summary>
+    private static double[] Evaluate(BoundRun run, float[] images, int batch, int size, int network, IReadOnlyList<ITransformStep>? steps = null)
     {
-        var resample = Bilinear.Resize(size, size, network, network);
+        steps ??= [];
+        var (h, w) = steps.Count == 0 ? (size, size) : (steps[^1].OutputHeight, steps[^1].OutputWidth);
+        var resample = Bilinear.Resize(h, w, network, network);
         var (imageSize, networkSize) = (3 * size * size, 3 * network * network);
         var input = run.Input(VisionGraph.ImageInput);
         for (var n = 0; n < batch; n++)
         {
-            resample.Forward(images.AsSpan(n * imageSize, imageSize), input.Slice(n * networkSize, networkSize));
+            ReadOnlySpan<float> current = images.AsSpan(n * imageSize, imageSize);
+            foreach (var step in steps)
+            {
+                var output = new float[3 * step.OutputHeight * step.OutputWidth];
+                step.Forward(current, output);
+                current = output;
+            }
+
+            resample.Forward(current, input.Slice(n * networkSize, networkSize));
         }
 
         run.Run();

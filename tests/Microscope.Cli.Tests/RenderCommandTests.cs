@@ -40,6 +40,8 @@ public sealed class RenderCommandTests : IDisposable
             using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, $"{unit}-featurevis.json")));
             Assert.Equal(unit, figures.RootElement.GetProperty("unit").GetInt32());
             Assert.Equal(4, figures.RootElement.GetProperty("options").GetProperty("steps").GetInt32());
+            Assert.Equal(16, figures.RootElement.GetProperty("transformDraws").GetInt32());
+            Assert.True(double.IsFinite(figures.RootElement.GetProperty("objectiveUnderTransforms").GetDouble()));
         }
 
         Assert.True(File.Exists(Path.Combine(layerFolder, "featurevis-sheet.png")));

@@ -53,6 +53,7 @@ public sealed class RendererTests
             var closed = (render.FinalObjective - render.StartObjective) / (best - render.StartObjective);
             Assert.True(closed > gapClosed, $"unit {render.Unit}: {render.StartObjective:F3} → {render.FinalObjective:F3}, best {best:F3}: closed {closed:P0} of the gap");
             Assert.All(render.Image, v => Assert.InRange(v, 0f, 1f));
+            Assert.True(render.RobustObjective > render.StartObjective, $"unit {render.Unit}: under transforms {render.RobustObjective:F3}, start {render.StartObjective:F3}");
         }
     }
 

@@ -75,7 +75,7 @@ internal static class RenderCommand
                 }));
             });
 
-        var table = new Table().AddColumns("unit", "image", "objective before", "objective after", "file");
+        var table = new Table().AddColumns("unit", "image", "objective before", "objective after", $"after, {Renderer.RobustnessDraws} random transforms", "file");
         foreach (var render in renders)
         {
             var name = lens == "diversity" ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
@@ -90,10 +90,13 @@ internal static class RenderCommand
                 index = render.Index,
                 objectiveBefore = render.StartObjective,
                 objectiveAfter = render.FinalObjective,
+                objectiveUnderTransforms = render.RobustObjective,
+                transformDraws = Renderer.RobustnessDraws,
                 options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none", batch },
             }, ModelManifest.JsonOptions));
             table.AddRow(render.Unit.ToString(CultureInfo.InvariantCulture), render.Index.ToString(CultureInfo.InvariantCulture),
-                render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture), Markup.Escape(path));
+                render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture),
+                render.RobustObjective.ToString("F3", CultureInfo.InvariantCulture), Markup.Escape(path));
         }
 
         context.Console.Write(table);
