@@ -70,6 +70,11 @@ public sealed class OnnxGraph
 
     public NodeProto? Producer(string tensor) => producers.GetValueOrDefault(tensor);
 
+    /// <summary>The value of an initializer or of a Constant node's output; null for computed tensors.</summary>
+    public TensorProto? ConstantValue(string tensor) =>
+        tensor.Length == 0 ? null
+        : Initializer(tensor) ?? (Producer(tensor) is { OpType: "Constant" } producer ? producer.Find("value")?.T : null);
+
     public IReadOnlyList<NodeProto> Consumers(string tensor) =>
         consumers.TryGetValue(tensor, out var list) ? list : [];
 
@@ -102,20 +107,26 @@ public sealed class OnnxGraph
     /// A model that computes only <paramref name="tensor"/>: the nodes it depends on, the
     /// initializers they read, the graph inputs, and the tensor as the one output.
     /// </summary>
-    public ModelProto Truncate(string tensor)
+    public ModelProto Truncate(string tensor) => Truncate([tensor]);
+
+    /// <summary>A model that computes only <paramref name="tensors"/>, its outputs in the order given.</summary>
+    public ModelProto Truncate(IReadOnlyList<string> tensors)
     {
-        if (Producer(tensor) is null)
+        foreach (var tensor in tensors)
         {
-            throw new UnknownLayerException($"the model has no tensor '{tensor}'.");
+            if (Producer(tensor) is null)
+            {
+                throw new UnknownLayerException($"the model has no tensor '{tensor}'.");
+            }
         }
 
-        var nodes = Ancestors([tensor]);
+        var nodes = Ancestors(tensors);
         var used = new HashSet<string>(nodes.SelectMany(n => n.Input), StringComparer.Ordinal);
         var graph = new GraphProto { Name = Graph.Name };
         graph.Node.Add(nodes.Select(n => n.Clone()));
         graph.Initializer.Add(Graph.Initializer.Where(t => used.Contains(t.Name)).Select(t => t.Clone()));
         graph.Input.Add(RealInputs.Where(i => used.Contains(i.Name)).Select(i => i.Clone()));
-        graph.Output.Add(new ValueInfoProto { Name = tensor });
+        graph.Output.Add(tensors.Select(t => new ValueInfoProto { Name = t }));
         var model = new ModelProto { IrVersion = Model.IrVersion, ProducerName = Model.ProducerName, Graph = graph };
         model.OpsetImport.Add(Model.OpsetImport.Select(o => o.Clone()));
         return model;

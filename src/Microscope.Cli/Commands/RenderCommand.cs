@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microscope.Inference;
 using Microscope.Lenses;
+using Microscope.Lenses.DatasetExamples;
 using Microscope.Onnx;
 using Microscope.Optvis;
 using Microscope.Optvis.Transforms;
@@ -20,7 +21,9 @@ internal static class RenderCommand
         var unit = new Option<int?>("--unit") { Description = "One unit." };
         var units = new Option<string?>("--units") { Description = "Units as a range or list: 0-31, or 3,5,8." };
         var lens = new Option<string>("--lens") { Description = "featurevis, neuron, negative, diversity (units); deepdream, caricature (the layer).", DefaultValueFactory = _ => "featurevis" };
-        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses, .. LayerLenses.Lenses]);
+        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses, .. LayerLenses.Lenses, "dataset-examples"]);
+        var dataset = new Option<string?>("--dataset") { Description = "Folder of images (searched recursively) for dataset-examples." };
+        var top = new Option<int>("--top") { Description = "How many top and bottom images dataset-examples keeps per unit.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int?>("--steps") { Description = "Optimization steps: 512 by default (OpenAI Microscope used 4096); for deepdream, steps per octave (20)." };
         var image = new Option<string?>("--image") { Description = "Seed image for deepdream and caricature (JPEG, PNG, WebP); default: a built-in drawing." };
         var size = new Option<int>("--size") { Description = "Image size in pixels.", DefaultValueFactory = _ => 128 };
@@ -32,7 +35,7 @@ internal static class RenderCommand
         var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
         var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
         {
-            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, output, manifest,
+            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, dataset, top, output, manifest,
         };
         command.SetAction(parsed =>
         {
@@ -45,6 +48,11 @@ internal static class RenderCommand
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
             };
             var chosenLens = parsed.GetValue(lens)!;
+            if (chosenLens == "dataset-examples")
+            {
+                return RunDatasetExamples(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch), parsed.GetValue(output)!);
+            }
+
             return LayerLenses.Lenses.Contains(chosenLens)
                 ? RunLayerLens(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
                 : Run(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens, options, parsed.GetValue(batch), parsed.GetValue(output)!);
@@ -149,6 +157,67 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
+    private static int RunDatasetExamples(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string? dataset, int top, int batch, string output)
+    {
+        if (dataset is null)
+        {
+            throw new ModelFormatException("dataset-examples needs --dataset DIR, a folder of images.");
+        }
+
+        if (top is < 1 or > 1000)
+        {
+            throw new ModelFormatException("--top must be 1 to 1000.");
+        }
+
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var layer = catalog.Find(layerId);
+        var chosen = unit is null && string.IsNullOrWhiteSpace(unitList) ? [.. Enumerable.Range(0, layer.Units)] : ParseUnits(unit, unitList, layer);
+        var files = DatasetScanner.Files(dataset);
+        var size = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        DatasetScan scan = null!;
+        context.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} dataset examples, {files.Count} images", maxValue: Math.Max(1, files.Count));
+                scan = DatasetScanner.Scan(vision, [layer], dataset, files, size, top, batch, sessions, new ScanReporter(p => task.Value = p.Done));
+            });
+
+        var folder = Path.Combine(output, manifest.Id, layer.Id);
+        Directory.CreateDirectory(folder);
+        var examples = scan.Layers[0];
+        foreach (var u in chosen)
+        {
+            var unitExamples = examples.Units[u];
+            WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.json"), JsonSerializer.SerializeToUtf8Bytes(new
+            {
+                model = manifest.Id,
+                layer = layer.Id,
+                unit = u,
+                receptiveField = new { size = examples.Field.Size, jump = examples.Field.Jump, offset = examples.Field.Offset },
+                top = unitExamples.Top,
+                bottom = unitExamples.Bottom,
+                statistics = new { count = unitExamples.Count, mean = unitExamples.Mean, std = unitExamples.StandardDeviation, min = unitExamples.Min, max = unitExamples.Max },
+            }, ModelManifest.JsonOptions));
+            if (unitExamples.Top.Count > 0)
+            {
+                WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.png"), Mosaic.Render(dataset, unitExamples.Top, examples.Field, size));
+            }
+        }
+
+        var table = new Table().AddColumns("unit", "top image", "activation", "mean", "std");
+        foreach (var u in chosen.Take(20))
+        {
+            var best = examples.Units[u].Top.FirstOrDefault();
+            table.AddRow(u.ToString(CultureInfo.InvariantCulture), Markup.Escape(best?.Image ?? "-"), best?.Activation.ToString("F3", CultureInfo.InvariantCulture) ?? "-",
+                examples.Units[u].Mean.ToString("F3", CultureInfo.InvariantCulture), examples.Units[u].StandardDeviation.ToString("F3", CultureInfo.InvariantCulture));
+        }
+
+        context.Console.Write(table);
+        context.Console.MarkupLine($"{scan.Images} images scanned, {scan.Skipped.Count} skipped (unreadable){(scan.Skipped.Count > 0 ? ": " + Markup.Escape(string.Join(", ", scan.Skipped.Take(5))) : "")}; written to {Markup.Escape(folder)}");
+        return CliApp.Ok;
+    }
+
     private static void Validate(RenderOptions options, int batch)
     {
         if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || batch is < 1 or > 256)
@@ -197,6 +266,11 @@ internal static class RenderCommand
         var temp = path + ".tmp";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, path, overwrite: true);
+    }
+
+    private sealed class ScanReporter(Action<(int Done, int Total)> report) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) value) => report(value);
     }
 
     private sealed class StepReporter(Action<RenderProgress> report) : IProgress<RenderProgress>

@@ -95,21 +95,7 @@ public sealed class GradientContext
     internal void SetReferenceShape(string tensor, long[] shape) => shapes[tensor] = shape;
 
     /// <summary>The value of an initializer or Constant output; null for computed tensors.</summary>
-    public TensorProto? ConstantValue(string tensor)
-    {
-        if (tensor.Length == 0)
-        {
-            return null;
-        }
-
-        if (Forward.Initializer(tensor) is { } initializer)
-        {
-            return initializer;
-        }
-
-        var producer = Forward.Producer(tensor);
-        return producer?.OpType == "Constant" ? producer.Find("value")?.T : null;
-    }
+    public TensorProto? ConstantValue(string tensor) => Forward.ConstantValue(tensor);
 
     // ---- gradients ----
 

@@ -1,0 +1,144 @@
+using Microscope.Inference;
+using Microscope.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Microscope.Lenses.DatasetExamples;
+
+/// <summary>The dataset examples of every unit of one layer.</summary>
+public sealed class LayerExamples(Layer layer, ReceptiveField field, int k)
+{
+    public Layer Layer { get; } = layer;
+
+    public ReceptiveField Field { get; } = field;
+
+    public UnitExamples[] Units { get; } = [.. Enumerable.Range(0, layer.Units).Select(_ => new UnitExamples(k))];
+
+    public void Merge(LayerExamples other)
+    {
+        for (var u = 0; u < Units.Length; u++)
+        {
+            Units[u].Merge(other.Units[u]);
+        }
+    }
+}
+
+/// <summary>The result of scanning images: per layer, per unit, the extremes; and what could not be read.</summary>
+public sealed class DatasetScan(IReadOnlyList<LayerExamples> layers)
+{
+    public IReadOnlyList<LayerExamples> Layers { get; } = layers;
+
+    public int Images { get; private set; }
+
+    public List<string> Skipped { get; } = [];
+
+    /// <summary>Adds another shard's scan into this one (exact: see <see cref="UnitExamples.Merge"/>).</summary>
+    public void Merge(DatasetScan other)
+    {
+        for (var i = 0; i < Layers.Count; i++)
+        {
+            Layers[i].Merge(other.Layers[i]);
+        }
+
+        Images += other.Images;
+        Skipped.AddRange(other.Skipped);
+    }
+
+    internal void Counted(int images) => Images += images;
+}
+
+/// <summary>
+/// Dataset examples (forward only): streams a folder of images (recursively; JPEG, PNG, WebP of any
+/// size, resized and centre-cropped to the model's size) through the model in batches, one forward
+/// pass per batch for all chosen layers, and keeps each unit's top-k and bottom-k images by spatial
+/// maximum with its position. Unreadable files are skipped and counted, never fatal.
+/// </summary>
+public static class DatasetScanner
+{
+    private static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".webp"];
+
+    /// <summary>Image files under <paramref name="folder"/>, as ids relative to it, in ordinal order.</summary>
+    public static IReadOnlyList<string> Files(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new ModelFormatException($"{folder}: no such dataset folder.");
+        }
+
+        return [.. Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)];
+    }
+
+    public static DatasetScan Scan(
+        VisionGraph vision, IReadOnlyList<Layer> layers, string folder, IReadOnlyList<string> files, int size, int k, int batch, SessionFactory sessions,
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default)
+    {
+        var scan = new DatasetScan([.. layers.Select(l => new LayerExamples(l, ReceptiveField.Of(vision.Graph, l.Tensor, size), k))]);
+        using var session = sessions.Create(OnnxModelFile.ToBytes(vision.Graph.Truncate([.. layers.Select(l => l.Tensor)])), "dataset examples");
+        string[] outputs = [.. layers.Select(l => l.Tensor)];
+        var done = 0;
+        foreach (var chunk in files.Chunk(Math.Max(1, batch)))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var ids = new List<string>();
+            var pixels = new List<float>();
+            foreach (var id in chunk)
+            {
+                try
+                {
+                    pixels.AddRange(SeedImages.Load(Path.Combine(folder, id), size));
+                    ids.Add(id);
+                }
+                catch (ModelFormatException)
+                {
+                    scan.Skipped.Add(id);
+                }
+            }
+
+            if (ids.Count > 0)
+            {
+                using var input = OrtValue.CreateTensorValueFromMemory(pixels.ToArray(), [ids.Count, 3, size, size]);
+                using var runOptions = new RunOptions();
+                using var results = session.Session.Run(runOptions, [VisionGraph.ImageInput], [input], outputs);
+                for (var l = 0; l < layers.Count; l++)
+                {
+                    Record(scan.Layers[l], results[l], ids);
+                }
+
+                scan.Counted(ids.Count);
+            }
+
+            done += chunk.Length;
+            progress?.Report((done, files.Count));
+        }
+
+        return scan;
+    }
+
+    private static void Record(LayerExamples layer, OrtValue output, List<string> ids)
+    {
+        var shape = output.GetTensorTypeAndShape().Shape;
+        var values = output.GetTensorDataAsSpan<float>();
+        var units = (int)shape[1];
+        var (height, width) = shape.Length == 4 ? ((int)shape[2], (int)shape[3]) : (1, 1);
+        var plane = height * width;
+        for (var n = 0; n < ids.Count; n++)
+        {
+            for (var u = 0; u < units; u++)
+            {
+                var map = values.Slice(((n * units) + u) * plane, plane);
+                var best = 0;
+                for (var p = 1; p < plane; p++)
+                {
+                    if (map[p] > map[best])
+                    {
+                        best = p;
+                    }
+                }
+
+                layer.Units[u].Add(new Example(ids[n], map[best], best % width, best / width));
+            }
+        }
+    }
+}

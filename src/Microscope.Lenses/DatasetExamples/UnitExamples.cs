@@ -1,0 +1,106 @@
+namespace Microscope.Lenses.DatasetExamples;
+
+/// <summary>One image's response for a unit: its spatial maximum and where it is.</summary>
+public sealed record Example(string Image, double Activation, int X, int Y);
+
+/// <summary>
+/// The top-k and bottom-k images of one unit by spatial maximum, and running statistics of that
+/// maximum. Merging is exact, associative and order-independent: ties are broken by image id
+/// (ordinal), so shards of a dataset merged in any order equal one pass over it.
+/// </summary>
+public sealed class UnitExamples(int k)
+{
+    private static readonly Comparison<Example> HighestFirst = (a, b) => b.Activation.CompareTo(a.Activation) is var c && c != 0 ? c : string.CompareOrdinal(a.Image, b.Image);
+    private static readonly Comparison<Example> LowestFirst = (a, b) => a.Activation.CompareTo(b.Activation) is var c && c != 0 ? c : string.CompareOrdinal(a.Image, b.Image);
+
+    private readonly List<Example> top = [];
+    private readonly List<Example> bottom = [];
+
+    public int K { get; } = k;
+
+    public IReadOnlyList<Example> Top => top;
+
+    public IReadOnlyList<Example> Bottom => bottom;
+
+    public long Count { get; private set; }
+
+    public double Mean { get; private set; }
+
+    /// <summary>Sum of squared differences from the mean (Welford), so that statistics merge exactly.</summary>
+    public double SquaredDeviations { get; private set; }
+
+    public double Min { get; private set; } = double.PositiveInfinity;
+
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    public double StandardDeviation => Count > 1 ? Math.Sqrt(SquaredDeviations / (Count - 1)) : 0;
+
+    public void Add(Example example)
+    {
+        Insert(top, example, HighestFirst);
+        Insert(bottom, example, LowestFirst);
+        Count++;
+        var delta = example.Activation - Mean;
+        Mean += delta / Count;
+        SquaredDeviations += delta * (example.Activation - Mean);
+        Min = Math.Min(Min, example.Activation);
+        Max = Math.Max(Max, example.Activation);
+    }
+
+    /// <summary>Adds another shard's result into this one.</summary>
+    public void Merge(UnitExamples other)
+    {
+        if (other.K != K)
+        {
+            throw new ArgumentException($"cannot merge top-{other.K} into top-{K}.");
+        }
+
+        foreach (var example in other.top)
+        {
+            Insert(top, example, HighestFirst);
+        }
+
+        foreach (var example in other.bottom)
+        {
+            Insert(bottom, example, LowestFirst);
+        }
+
+        if (other.Count == 0)
+        {
+            return;
+        }
+
+        var count = Count + other.Count;
+        var delta = other.Mean - Mean;
+        SquaredDeviations += other.SquaredDeviations + (delta * delta * Count * other.Count / count);
+        Mean += delta * other.Count / count;
+        Count = count;
+        Min = Math.Min(Min, other.Min);
+        Max = Math.Max(Max, other.Max);
+    }
+
+    private void Insert(List<Example> list, Example example, Comparison<Example> order)
+    {
+        if (list.Any(e => e.Image == example.Image))
+        {
+            return;
+        }
+
+        var index = list.FindIndex(e => order(example, e) < 0);
+        if (index < 0)
+        {
+            if (list.Count < K)
+            {
+                list.Add(example);
+            }
+
+            return;
+        }
+
+        list.Insert(index, example);
+        if (list.Count > K)
+        {
+            list.RemoveAt(list.Count - 1);
+        }
+    }
+}
