@@ -90,3 +90,42 @@ public sealed class LayerLensCommandTests : IDisposable
         CliRun.Of("render", "resnet18", "--layer", "layer2.0.relu", "--lens", "caricature", "--image", image, "--out", folder).AssertBadInput(image, "not a readable image");
     }
 }
+
+public sealed class DatasetExamplesCommandTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("microscope-examples-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact]
+    public void Dataset_examples_write_a_mosaic_and_json_per_unit_and_count_unreadable_files()
+    {
+        var images = Path.Combine(folder, "images");
+        Directory.CreateDirectory(images);
+        var random = new Random(2);
+        for (var i = 0; i < 6; i++)
+        {
+            File.WriteAllBytes(Path.Combine(images, $"{i}.png"), Lenses.Png.Encode([.. Enumerable.Range(0, 3 * 24 * 24).Select(_ => (float)random.NextDouble())], 24, 24));
+        }
+
+        File.WriteAllText(Path.Combine(images, "bad.png"), "garbage");
+        var model = Path.Combine(folder, "small.onnx");
+        File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(TinyModel.SmallCnn()));
+        var inspect = CliRun.Of("models", "inspect", model, "--json");
+        using var json = System.Text.Json.JsonDocument.Parse(inspect.Output);
+        var layer = json.RootElement.GetProperty("layers")[0].GetProperty("id").GetString()!;
+
+        var run = CliRun.Of("render", model, "--layer", layer, "--lens", "dataset-examples", "--dataset", images, "--top", "3", "--out", Path.Combine(folder, "out"));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("6 images scanned, 1 skipped", run.Output.Replace("\n", " "));
+        var layerFolder = Path.Combine(folder, "out", "small", layer);
+        using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, "0-dataset-examples.json")));
+        Assert.Equal(3, figures.RootElement.GetProperty("top").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(layerFolder, "0-dataset-examples.png")));
+    }
+
+    [Fact]
+    public void Dataset_examples_without_a_dataset_is_bad_input() =>
+        CliRun.Of("render", "resnet18", "--layer", "conv1", "--lens", "dataset-examples", "--out", folder).AssertBadInput("--dataset");
+}
