@@ -129,3 +129,22 @@ public sealed class DatasetExamplesCommandTests : IDisposable
     public void Dataset_examples_without_a_dataset_is_bad_input() =>
         CliRun.Of("render", "resnet18", "--layer", "conv1", "--lens", "dataset-examples", "--out", folder).AssertBadInput("--dataset");
 }
+
+public sealed class TuningCommandTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("microscope-tuning-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact]
+    public void Tuning_writes_a_plot_and_the_curve_per_unit()
+    {
+        var run = CliRun.Of("render", "resnet18", "--layer", "layer1.0.relu1", "--lens", "tuning", "--family", "hue", "--units", "3", "--out", folder);
+
+        Assert.Equal(0, run.ExitCode);
+        var layerFolder = Path.Combine(folder, "resnet18", "layer1.0.relu1");
+        using var curve = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, "3-tuning-hue.json")));
+        Assert.Equal(36, curve.RootElement.GetProperty("responses").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(layerFolder, "3-tuning-hue.png")));
+    }
+}

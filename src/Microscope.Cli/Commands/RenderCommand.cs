@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microscope.Inference;
 using Microscope.Lenses;
 using Microscope.Lenses.DatasetExamples;
+using Microscope.Lenses.Tuning;
 using Microscope.Onnx;
 using Microscope.Optvis;
 using Microscope.Optvis.Transforms;
@@ -21,7 +22,9 @@ internal static class RenderCommand
         var unit = new Option<int?>("--unit") { Description = "One unit." };
         var units = new Option<string?>("--units") { Description = "Units as a range or list: 0-31, or 3,5,8." };
         var lens = new Option<string>("--lens") { Description = "featurevis, neuron, negative, diversity (units); deepdream, caricature (the layer).", DefaultValueFactory = _ => "featurevis" };
-        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses, .. LayerLenses.Lenses, "dataset-examples"]);
+        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses, .. LayerLenses.Lenses, "dataset-examples", "tuning"]);
+        var family = new Option<string>("--family") { Description = "Stimulus family for tuning: lines, edges, curves, gratings or hue.", DefaultValueFactory = _ => "lines" };
+        family.AcceptOnlyFromAmong([.. StimulusFamily.Names]);
         var dataset = new Option<string?>("--dataset") { Description = "Folder of images (searched recursively) for dataset-examples." };
         var top = new Option<int>("--top") { Description = "How many top and bottom images dataset-examples keeps per unit.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int?>("--steps") { Description = "Optimization steps: 512 by default (OpenAI Microscope used 4096); for deepdream, steps per octave (20)." };
@@ -35,7 +38,7 @@ internal static class RenderCommand
         var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
         var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
         {
-            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, dataset, top, output, manifest,
+            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, dataset, top, family, output, manifest,
         };
         command.SetAction(parsed =>
         {
@@ -48,6 +51,11 @@ internal static class RenderCommand
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
             };
             var chosenLens = parsed.GetValue(lens)!;
+            if (chosenLens == "tuning")
+            {
+                return RunTuning(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(family)!, parsed.GetValue(output)!);
+            }
+
             if (chosenLens == "dataset-examples")
             {
                 return RunDatasetExamples(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch), parsed.GetValue(output)!);
@@ -215,6 +223,41 @@ internal static class RenderCommand
 
         context.Console.Write(table);
         context.Console.MarkupLine($"{scan.Images} images scanned, {scan.Skipped.Count} skipped (unreadable){(scan.Skipped.Count > 0 ? ": " + Markup.Escape(string.Join(", ", scan.Skipped.Take(5))) : "")}; written to {Markup.Escape(folder)}");
+        return CliApp.Ok;
+    }
+
+    private static int RunTuning(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string familyName, string output)
+    {
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var layer = catalog.Find(layerId);
+        var chosen = ParseUnits(unit, unitList, layer);
+        var family = StimulusFamily.Get(familyName);
+        var size = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        IReadOnlyList<TuningCurve> curves = [];
+        context.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} tuning to {family.Name}", maxValue: family.Points().Count);
+                curves = TuningCurves.Measure(vision, layer, chosen, family, size, sessions, progress: new ScanReporter(p => task.Value = p.Done));
+            });
+
+        var folder = Path.Combine(output, manifest.Id, layer.Id);
+        Directory.CreateDirectory(folder);
+        var points = family.Points();
+        var table = new Table().AddColumns("unit", "peak response", "at", "plot");
+        foreach (var curve in curves)
+        {
+            var name = $"{curve.Unit}-tuning-{family.Name}";
+            WriteAtomically(Path.Combine(folder, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(curve, ModelManifest.JsonOptions));
+            var plot = Path.Combine(folder, name + ".png");
+            WriteAtomically(plot, Plots.Render(curve));
+            var (value, point) = curve.Peak(points);
+            table.AddRow(curve.Unit.ToString(CultureInfo.InvariantCulture), value.ToString("F3", CultureInfo.InvariantCulture),
+                string.Join(", ", family.Axes.Select((a, i) => $"{a.Name} {point[i].ToString("G4", CultureInfo.InvariantCulture)} {a.Unit}")), Markup.Escape(plot));
+        }
+
+        context.Console.Write(table);
         return CliApp.Ok;
     }
 
