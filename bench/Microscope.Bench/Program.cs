@@ -3,11 +3,20 @@ using Microscope.Bench;
 return args.FirstOrDefault() switch
 {
     "gradient" => GradientBenchmark.Run(args[1..]),
+    "featurevis" => LensBenchmarks.FeatureVisualization(args[1..]),
+    "dataset-examples" => LensBenchmarks.DatasetExamples(args[1..]),
+    "quality" => LensBenchmarks.Quality(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench/run <benchmark> [options]\n  gradient [--quick]   forward vs forward+gradient on resnet18");
+    Console.Error.WriteLine("""
+        usage: bench/run <benchmark> [options]
+          gradient [--quick]                 forward vs forward+gradient on resnet18
+          featurevis [--steps N]             seconds per unit at 512 steps, batch 1 and 32, resnet18
+          dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
+          quality [--steps N] [--units N]    feature visualization activation / top dataset example activation
+        """);
     return 2;
 }

@@ -81,7 +81,13 @@ public sealed class UnitExamples(int k)
 
     private void Insert(List<Example> list, Example example, Comparison<Example> order)
     {
-        if (list.Any(e => e.Image == example.Image))
+        // Most images are not among a unit's extremes: reject them at the first comparison.
+        if (list.Count == K && order(example, list[^1]) >= 0)
+        {
+            return;
+        }
+
+        if (list.Exists(e => e.Image == example.Image))
         {
             return;
         }

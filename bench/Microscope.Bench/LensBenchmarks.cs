@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microscope.Inference;
+using Microscope.Lenses;
+using Microscope.Lenses.DatasetExamples;
+using Microscope.Onnx;
+using Microscope.Onnx.Gradients;
+using Microscope.Optvis;
+using Microscope.Organisms;
+using Spectre.Console;
+
+namespace Microscope.Bench;
+
+/// <summary>The lens benchmarks of issue 4, on resnet18; tables of figures measured in one run.</summary>
+internal static class LensBenchmarks
+{
+    private static readonly string[] Layers = ["layer1.0.relu", "layer3.0.relu", "layer4.2.relu"];
+
+    private static (ModelManifest Manifest, VisionGraph Vision, LayerCatalog Catalog, SessionFactory Sessions) ResNet()
+    {
+        var manifest = OrganismRegistry.Default.Resolve("resnet18");
+        var vision = OrganismRegistry.Compose(manifest);
+        var sessions = new SessionFactory(new SessionSettings());
+        return (manifest, vision, LayerCatalogBuilder.Build(manifest, vision, sessions), sessions);
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>
+    /// Seconds per unit for a 512-step render at 128 px (fed to resnet18 at 224): every step costs
+    /// the same, so the time of a few steps after warm-up, scaled to 512, is the time of a render.
+    /// </summary>
+    public static int FeatureVisualization(string[] args)
+    {
+        var steps = Option(args, "--steps", 8);
+        var (_, vision, catalog, sessions) = ResNet();
+        var table = new Table().AddColumns("layer", "batch", "s per step", "s per unit at 512 steps", "units per hour per core");
+        foreach (var id in Layers)
+        {
+            var layer = catalog.Find(id);
+            var model = GradientBuilder.Build(vision.Model, 224, 224, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(224, 224), layer.Id);
+            foreach (var batch in new[] { 1, 32 })
+            {
+                var objectives = Enumerable.Range(0, batch).Select(u => Objective.Channel(u % layer.Units)).ToList();
+                Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = 1, NetworkSize = 224 });
+                var watch = Stopwatch.StartNew();
+                Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = steps, NetworkSize = 224 });
+                var perStep = watch.Elapsed.TotalSeconds / steps;
+                var perUnit = perStep * 512 / batch;
+                table.AddRow(id, F(batch, "0"), F(perStep, "F2"), F(perUnit, "F1"), F(3600 / perUnit / Environment.ProcessorCount, "F0"));
+            }
+        }
+
+        AnsiConsole.MarkupLine($"[bold]Feature visualization, resnet18, 128 px rendered, 224 px fed, {Environment.ProcessorCount} cores[/] ({steps} timed steps after one warm-up render, scaled to 512; each render also evaluates its quality figures once)");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    /// <summary>Images per second over a folder with all resnet18 layers captured, against the forward pass to the last layer alone.</summary>
+    public static int DatasetExamples(string[] args)
+    {
+        var folder = Dataset(args);
+        var count = Option(args, "--images", 200);
+        var (_, vision, catalog, sessions) = ResNet();
+        var files = DatasetScanner.Files(folder).Take(count).ToList();
+        var last = new[] { catalog.Layers[^1] };
+        DatasetScanner.Scan(vision, last, folder, files.Take(16).ToList(), 224, 16, 16, sessions);
+
+        var alone = Stopwatch.StartNew();
+        DatasetScanner.Scan(vision, last, folder, files, 224, 16, 16, sessions);
+        var aloneSeconds = alone.Elapsed.TotalSeconds;
+        var all = Stopwatch.StartNew();
+        var scan = DatasetScanner.Scan(vision, catalog.Layers, folder, files, 224, 16, 16, sessions);
+        var allSeconds = all.Elapsed.TotalSeconds;
+
+        var table = new Table().AddColumns("run", "layers captured", "units", "images/s", "time vs forward alone");
+        table.AddRow("forward pass to the last layer (with decoding and its bookkeeping)", "1", F(last[0].Units, "0"), F(files.Count / aloneSeconds, "F1"), "1.00×");
+        table.AddRow("every layer captured, top-16 and bottom-16 per unit", F(catalog.Layers.Count, "0"), F(catalog.TotalUnits, "0"), F(files.Count / allSeconds, "F1"), F(allSeconds / aloneSeconds, "F2") + "×");
+        AnsiConsole.MarkupLine($"[bold]Dataset examples over {files.Count} images of {Markup.Escape(folder)}[/] ({scan.Skipped.Count} skipped), batch 16, {Environment.ProcessorCount} cores");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    /// <summary>For units of a middle and the last layer: the feature visualization's activation over the top dataset example's.</summary>
+    public static int Quality(string[] args)
+    {
+        var folder = Dataset(args);
+        var steps = Option(args, "--steps", 128);
+        var units = Option(args, "--units", 32);
+        var (_, vision, catalog, sessions) = ResNet();
+        var files = DatasetScanner.Files(folder);
+        var table = new Table().AddColumns("layer", "units", "steps", "median ratio", "min", "max");
+        foreach (var id in new[] { "layer3.0.relu", "layer4.2.relu" })
+        {
+            var layer = catalog.Find(id);
+            var chosen = Enumerable.Range(0, units).ToList();
+            var scan = DatasetScanner.Scan(vision, [layer], folder, files, 224, 1, 16, sessions);
+            var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, "featurevis", new RenderOptions { Steps = steps }, 32, sessions);
+
+            // Like for like: the render's spatial maximum for its unit, from the same forward pass the dataset scan uses.
+            var ratios = new List<double>();
+            var rendered = Path.Combine(Path.GetTempPath(), "microscope-quality-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(rendered);
+            try
+            {
+                foreach (var render in renders)
+                {
+                    File.WriteAllBytes(Path.Combine(rendered, $"{render.Unit:D4}.png"), render.ToPng());
+                }
+
+                var own = DatasetScanner.Scan(vision, [layer], rendered, DatasetScanner.Files(rendered), 224, renders.Count, 16, sessions);
+                foreach (var render in renders)
+                {
+                    var mine = own.Layers[0].Units[render.Unit].Top.Single(e => e.Image == $"{render.Unit:D4}.png").Activation;
+                    var best = scan.Layers[0].Units[render.Unit].Top[0].Activation;
+                    if (best > 0)
+                    {
+                        ratios.Add(mine / best);
+                    }
+                }
+            }
+            finally
+            {
+                Directory.Delete(rendered, recursive: true);
+            }
+
+            ratios.Sort();
+            table.AddRow(id, F(ratios.Count, "0"), F(steps, "0"), F(ratios[ratios.Count / 2], "F2"), F(ratios[0], "F2"), F(ratios[^1], "F2"));
+        }
+
+        AnsiConsole.MarkupLine($"[bold]Quality: spatial maximum of the unit on its feature visualization / on its top dataset example ({files.Count} images)[/]");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    private static string Dataset(string[] args)
+    {
+        var i = Array.IndexOf(args, "--dataset");
+        var folder = i >= 0 && i + 1 < args.Length ? args[i + 1] : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/datasets/imagenet-sample-1k"));
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"{folder}: no dataset; give --dataset DIR (the project expects ../shared/datasets/imagenet-sample-1k).");
+        }
+
+        return folder;
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}
