@@ -123,6 +123,14 @@ public sealed class DatasetExamplesCommandTests : IDisposable
         using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, "0-dataset-examples.json")));
         Assert.Equal(3, figures.RootElement.GetProperty("top").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(layerFolder, "0-dataset-examples.png")));
+
+        // A feature visualization rendered afterwards into the same folder is compared with the top example.
+        var render = CliRun.Of("render", model, "--layer", layer, "--unit", "0", "--steps", "3", "--size", "24", "--out", Path.Combine(folder, "out"));
+        Assert.Equal(0, render.ExitCode);
+        using var quality = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, "0-featurevis.json")));
+        var top = figures.RootElement.GetProperty("top")[0].GetProperty("activation").GetDouble();
+        var expected = quality.RootElement.GetProperty("spatialMaximum").GetDouble() / top;
+        Assert.Equal(expected, quality.RootElement.GetProperty("ratioToTopDatasetExample").GetDouble(), 6);
     }
 
     [Fact]

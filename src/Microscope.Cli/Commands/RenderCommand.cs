@@ -91,9 +91,14 @@ internal static class RenderCommand
                 }));
             });
 
-        var table = new Table().AddColumns("unit", "image", "objective before", "objective after", $"after, {Renderer.RobustnessDraws} random transforms", "file");
-        foreach (var render in renders)
+        // Where this layer's dataset examples were written before, each render is compared with its
+        // unit's top example: the unit's spatial maximum on the render over its maximum there.
+        var exampleSize = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], options.Size, exampleSize, sessions);
+        var table = new Table().AddColumns("unit", "image", "objective before", "objective after", $"after, {Renderer.RobustnessDraws} random transforms", "vs top dataset example", "file");
+        foreach (var (render, index) in renders.Select((r, i) => (r, i)))
         {
+            var ratio = TopExampleActivation(folder, render.Unit) is { } top && top > 0 ? maxima[index][render.Unit] / top : (double?)null;
             var name = lens == "diversity" ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
             var path = Path.Combine(folder, name + ".png");
             WriteAtomically(path, render.ToPng());
@@ -108,11 +113,13 @@ internal static class RenderCommand
                 objectiveAfter = render.FinalObjective,
                 objectiveUnderTransforms = render.RobustObjective,
                 transformDraws = Renderer.RobustnessDraws,
+                spatialMaximum = maxima[index][render.Unit],
+                ratioToTopDatasetExample = ratio,
                 options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none", batch },
             }, ModelManifest.JsonOptions));
             table.AddRow(render.Unit.ToString(CultureInfo.InvariantCulture), render.Index.ToString(CultureInfo.InvariantCulture),
                 render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture),
-                render.RobustObjective.ToString("F3", CultureInfo.InvariantCulture), Markup.Escape(path));
+                render.RobustObjective.ToString("F3", CultureInfo.InvariantCulture), ratio?.ToString("F2", CultureInfo.InvariantCulture) ?? "-", Markup.Escape(path));
         }
 
         context.Console.Write(table);
@@ -259,6 +266,20 @@ internal static class RenderCommand
 
         context.Console.Write(table);
         return CliApp.Ok;
+    }
+
+    /// <summary>The activation of the unit's top dataset example, when `--lens dataset-examples` wrote it into this folder.</summary>
+    private static double? TopExampleActivation(string folder, int unit)
+    {
+        var path = Path.Combine(folder, $"{unit}-dataset-examples.json");
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        using var json = JsonDocument.Parse(File.ReadAllText(path));
+        var top = json.RootElement.GetProperty("top");
+        return top.GetArrayLength() > 0 ? top[0].GetProperty("activation").GetDouble() : null;
     }
 
     private static void Validate(RenderOptions options, int batch)

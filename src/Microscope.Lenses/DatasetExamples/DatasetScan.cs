@@ -116,15 +116,43 @@ public static class DatasetScanner
         return scan;
     }
 
-    private static void Record(LayerExamples layer, OrtValue output, List<string> ids)
+    /// <summary>
+    /// Each unit's spatial maximum on given images (planar RGB in [0, 1], <paramref name="imageSize"/>²),
+    /// resampled to <paramref name="size"/> as the scan feeds the model: [image][unit], comparable with
+    /// dataset-example activations.
+    /// </summary>
+    public static double[][] Maxima(VisionGraph vision, Layer layer, IReadOnlyList<float[]> images, int imageSize, int size, SessionFactory sessions)
+    {
+        using var session = sessions.Create(OnnxModelFile.ToBytes(vision.Graph.Truncate(layer.Tensor)), "spatial maxima");
+        var pixels = new float[images.Count * 3 * size * size];
+        var resize = Optvis.Transforms.Bilinear.Resize(imageSize, imageSize, size, size);
+        for (var n = 0; n < images.Count; n++)
+        {
+            resize.Forward(images[n], pixels.AsSpan(n * 3 * size * size, 3 * size * size));
+        }
+
+        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [images.Count, 3, size, size]);
+        using var runOptions = new RunOptions();
+        using var results = session.Session.Run(runOptions, [VisionGraph.ImageInput], [input], [layer.Tensor]);
+        var examples = new LayerExamples(layer, ReceptiveField.Pixel, 1);
+        var ids = Enumerable.Range(0, images.Count).Select(i => i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Record(examples, results[0], ids, perImage: out var maxima);
+        return maxima;
+    }
+
+    private static void Record(LayerExamples layer, OrtValue output, List<string> ids) => Record(layer, output, ids, out _);
+
+    private static void Record(LayerExamples layer, OrtValue output, List<string> ids, out double[][] perImage)
     {
         var shape = output.GetTensorTypeAndShape().Shape;
         var values = output.GetTensorDataAsSpan<float>();
         var units = (int)shape[1];
         var (height, width) = shape.Length == 4 ? ((int)shape[2], (int)shape[3]) : (1, 1);
         var plane = height * width;
+        perImage = new double[ids.Count][];
         for (var n = 0; n < ids.Count; n++)
         {
+            perImage[n] = new double[units];
             for (var u = 0; u < units; u++)
             {
                 var map = values.Slice(((n * units) + u) * plane, plane);
@@ -137,6 +165,7 @@ public static class DatasetScanner
                     }
                 }
 
+                perImage[n][u] = map[best];
                 layer.Units[u].Add(new Example(ids[n], map[best], best % width, best / width));
             }
         }
