@@ -62,6 +62,11 @@ public sealed class DatasetExampleTests : IDisposable
             Assert.Equal(sorted.Take(4), unit.Top);
             Assert.Equal(sorted.AsEnumerable().Reverse().OrderBy(e => e.Activation).ThenBy(e => e.Image, StringComparer.Ordinal).Take(4), unit.Bottom);
             Assert.Equal(sorted.Average(e => e.Activation), unit.Mean, 6);
+            foreach (var q in new[] { 0.1, 0.5, 0.9 })
+            {
+                var exact = sorted[(int)Math.Round((1 - q) * (sorted.Count - 1))].Activation;
+                Assert.InRange(unit.Quantile(q), exact - (0.08 * Math.Abs(exact)) - 0.05, exact + (0.08 * Math.Abs(exact)) + 0.05);
+            }
         }
     }
 
@@ -88,6 +93,8 @@ public sealed class DatasetExampleTests : IDisposable
                 Assert.Equal(a.Count, b.Count);
                 Assert.Equal(a.Mean, b.Mean, 9);
                 Assert.Equal(a.StandardDeviation, b.StandardDeviation, 9);
+                Assert.Equal(a.Quantile(0.5), b.Quantile(0.5));
+                Assert.Equal(a.Quantile(0.9), b.Quantile(0.9));
             }
         }
     }

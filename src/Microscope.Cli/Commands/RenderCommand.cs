@@ -212,7 +212,15 @@ internal static class RenderCommand
                 receptiveField = new { size = examples.Field.Size, jump = examples.Field.Jump, offset = examples.Field.Offset },
                 top = unitExamples.Top,
                 bottom = unitExamples.Bottom,
-                statistics = new { count = unitExamples.Count, mean = unitExamples.Mean, std = unitExamples.StandardDeviation, min = unitExamples.Min, max = unitExamples.Max },
+                statistics = new
+                {
+                    count = unitExamples.Count,
+                    mean = unitExamples.Mean,
+                    std = unitExamples.StandardDeviation,
+                    min = unitExamples.Min,
+                    max = unitExamples.Max,
+                    quantiles = new[] { 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99 }.ToDictionary(q => q.ToString("0.##", CultureInfo.InvariantCulture), unitExamples.Quantile),
+                },
             }, ModelManifest.JsonOptions));
             if (unitExamples.Top.Count > 0)
             {

@@ -13,6 +13,11 @@ public sealed class UnitExamples(int k)
     private static readonly Comparison<Example> HighestFirst = (a, b) => b.Activation.CompareTo(a.Activation) is var c && c != 0 ? c : string.CompareOrdinal(a.Image, b.Image);
     private static readonly Comparison<Example> LowestFirst = (a, b) => a.Activation.CompareTo(b.Activation) is var c && c != 0 ? c : string.CompareOrdinal(a.Image, b.Image);
 
+    /// <summary>Bins of the histogram: symmetric-log values in [−16, 16] (|v| up to 8.9 million), 0.125 wide.</summary>
+    public const int Bins = 256;
+    private const double Reach = 16;
+
+    private readonly long[] histogram = new long[Bins];
     private readonly List<Example> top = [];
     private readonly List<Example> bottom = [];
 
@@ -35,6 +40,40 @@ public sealed class UnitExamples(int k)
 
     public double StandardDeviation => Count > 1 ? Math.Sqrt(SquaredDeviations / (Count - 1)) : 0;
 
+    /// <summary>
+    /// The q-quantile of the unit's spatial maximum, from a fixed log-scale histogram (so that shards
+    /// merge exactly): within about 7% of the exact value, clamped to the observed min and max.
+    /// </summary>
+    public double Quantile(double q)
+    {
+        if (Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var rank = q * (Count - 1);
+        long seen = 0;
+        for (var b = 0; b < Bins; b++)
+        {
+            if (histogram[b] > 0 && seen + histogram[b] > rank)
+            {
+                var within = (rank - seen + 0.5) / histogram[b];
+                var t = -Reach + ((b + within) * 2 * Reach / Bins);
+                return Math.Clamp(Math.Sign(t) * (Math.Exp(Math.Abs(t)) - 1), Min, Max);
+            }
+
+            seen += histogram[b];
+        }
+
+        return Max;
+    }
+
+    private static int Bin(double value)
+    {
+        var t = Math.Sign(value) * Math.Log(1 + Math.Abs(value));
+        return Math.Clamp((int)Math.Floor((t + Reach) / (2 * Reach) * Bins), 0, Bins - 1);
+    }
+
     public void Add(Example example)
     {
         Insert(top, example, HighestFirst);
@@ -45,6 +84,7 @@ public sealed class UnitExamples(int k)
         SquaredDeviations += delta * (example.Activation - Mean);
         Min = Math.Min(Min, example.Activation);
         Max = Math.Max(Max, example.Activation);
+        histogram[Bin(example.Activation)]++;
     }
 
     /// <summary>Adds another shard's result into this one.</summary>
@@ -77,6 +117,10 @@ public sealed class UnitExamples(int k)
         Count = count;
         Min = Math.Min(Min, other.Min);
         Max = Math.Max(Max, other.Max);
+        for (var b = 0; b < Bins; b++)
+        {
+            histogram[b] += other.histogram[b];
+        }
     }
 
     private void Insert(List<Example> list, Example example, Comparison<Example> order)
