@@ -73,6 +73,16 @@ public sealed class LayerLensCommandTests : IDisposable
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
     [Fact]
+    public void A_resnet18_feature_visualization_renders_in_a_few_steps()
+    {
+        var run = CliRun.Of("render", "resnet18", "--layer", "layer3.0.relu", "--units", "0-1", "--steps", "2", "--out", folder);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.True(File.Exists(Path.Combine(folder, "resnet18", "layer3.0.relu", "1-featurevis.png")));
+        Assert.True(File.Exists(Path.Combine(folder, "resnet18", "layer3.0.relu", "featurevis-sheet.png")));
+    }
+
+    [Fact]
     public void Deepdream_writes_one_image_for_the_layer()
     {
         var run = CliRun.Of("render", "resnet18", "--layer", "layer2.0.relu", "--lens", "deepdream", "--steps", "2", "--out", folder);
@@ -123,6 +133,9 @@ public sealed class DatasetExamplesCommandTests : IDisposable
         using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, "0-dataset-examples.json")));
         Assert.Equal(3, figures.RootElement.GetProperty("top").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(layerFolder, "0-dataset-examples.png")));
+        using var statistics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layerFolder, "dataset-examples-statistics.json")));
+        Assert.Equal(6, statistics.RootElement.GetProperty("images").GetInt32());
+        Assert.Equal(["bad.png"], statistics.RootElement.GetProperty("skipped").EnumerateArray().Select(e => e.GetString()));
 
         // A feature visualization rendered afterwards into the same folder is compared with the top example.
         var render = CliRun.Of("render", model, "--layer", layer, "--unit", "0", "--steps", "3", "--size", "24", "--out", Path.Combine(folder, "out"));

@@ -228,6 +228,15 @@ internal static class RenderCommand
             }
         }
 
+        // The layer's statistics, every unit, for tuning curves and quality figures to read.
+        WriteAtomically(Path.Combine(folder, "dataset-examples-statistics.json"), JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            model = manifest.Id,
+            layer = layer.Id,
+            images = scan.Images,
+            skipped = scan.Skipped,
+            units = examples.Units.Select((e, u) => new { unit = u, count = e.Count, mean = e.Mean, std = e.StandardDeviation, min = e.Min, max = e.Max, median = e.Quantile(0.5), p99 = e.Quantile(0.99) }),
+        }, ModelManifest.JsonOptions));
         var table = new Table().AddColumns("unit", "top image", "activation", "mean", "std");
         foreach (var u in chosen.Take(20))
         {
