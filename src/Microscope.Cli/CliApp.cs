@@ -36,11 +36,8 @@ public static class CliApp
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var parseError in parsed.Errors)
-            {
-                error.WriteLine($"error: {parseError.Message}");
-            }
-
+            // One line even when a typo makes several errors ("models frob": no command, and 'frob' unknown).
+            error.WriteLine($"error: {string.Join(" ", parsed.Errors.Select(e => e.Message).Distinct())}");
             error.WriteLine("Run 'microscope --help' for usage.");
             return BadInput;
         }
