@@ -71,22 +71,7 @@ public static class Renderer
             cancellation.ThrowIfCancellationRequested();
             parameterization.Image(images);
             var steps = transforms.Sample(random, size, size);
-            var (h, w) = steps.Count == 0 ? (size, size) : (steps[^1].OutputHeight, steps[^1].OutputWidth);
-            var resample = Bilinear.Resize(h, w, network, network);
-            var modelInput = run.Input(VisionGraph.ImageInput);
-            for (var n = 0; n < batch; n++)
-            {
-                ReadOnlySpan<float> current = images.AsSpan(n * imageSize, imageSize);
-                foreach (var transform in steps)
-                {
-                    var output = new float[3 * transform.OutputHeight * transform.OutputWidth];
-                    transform.Forward(current, output);
-                    current = output;
-                }
-
-                resample.Forward(current, modelInput.Slice(n * networkSize, networkSize));
-            }
-
+            var (h, w, resample) = Feed(run, images, batch, size, network, steps);
             run.Run();
             var objective = run.Output(ObjectiveNames.Objective).ToArray().Select(v => (double)v).ToArray();
 
@@ -134,7 +119,14 @@ public static class Renderer
     /// <summary>The objective of each image, through the given transforms (none by default), resampled to the network size.</summary>
     private static double[] Evaluate(BoundRun run, float[] images, int batch, int size, int network, IReadOnlyList<ITransformStep>? steps = null)
     {
-        steps ??= [];
+        Feed(run, images, batch, size, network, steps ?? []);
+        run.Run();
+        return [.. run.Output(ObjectiveNames.Objective).ToArray().Select(v => (double)v)];
+    }
+
+    /// <summary>Writes each image, through the transform steps and resampled to the network size, into the model's input.</summary>
+    private static (int Height, int Width, Bilinear Resample) Feed(BoundRun run, float[] images, int batch, int size, int network, IReadOnlyList<ITransformStep> steps)
+    {
         var (h, w) = steps.Count == 0 ? (size, size) : (steps[^1].OutputHeight, steps[^1].OutputWidth);
         var resample = Bilinear.Resize(h, w, network, network);
         var (imageSize, networkSize) = (3 * size * size, 3 * network * network);
@@ -152,8 +144,7 @@ public static class Renderer
             resample.Forward(current, input.Slice(n * networkSize, networkSize));
         }
 
-        run.Run();
-        return [.. run.Output(ObjectiveNames.Objective).ToArray().Select(v => (double)v)];
+        return (h, w, resample);
     }
 
     private static void Fill(BoundRun run, string name, double[]? values)
