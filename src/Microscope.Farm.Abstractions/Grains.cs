@@ -1,0 +1,77 @@
+namespace Microscope.Farm;
+
+/// <summary>A model organism, keyed by model id: its stored package, catalog and version.</summary>
+public interface IModelGrain : IGrainWithStringKey
+{
+    /// <summary>Registers (or re-registers with a new version) the model; returns what is held.</summary>
+    Task<ModelInfo> RegisterAsync(ModelInfo model);
+
+    /// <summary>The model, or null when none was registered under this id.</summary>
+    Task<ModelInfo?> GetAsync();
+}
+
+/// <summary>A layer, keyed by <see cref="FarmIds.Layer"/>: indexes which lenses its units have.</summary>
+public interface ILayerGrain : IGrainWithStringKey
+{
+    Task RecordAsync(IReadOnlyList<LensRecord> lenses);
+
+    Task<LayerState> GetAsync();
+}
+
+/// <summary>A unit, keyed by <see cref="FarmIds.Unit"/>: which lenses exist, where, and their quality figures.</summary>
+public interface IUnitGrain : IGrainWithStringKey
+{
+    Task RecordAsync(LensRecord lens);
+
+    Task<UnitState> GetAsync();
+}
+
+/// <summary>One render job, keyed by job id: its work items, their leases, and its progress.</summary>
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the job from its expanded items (once; later calls return the status).</summary>
+    Task<JobStatus> CreateAsync(JobSpec spec, string modelVersion, IReadOnlyList<WorkItem> items);
+
+    Task<JobStatus> GetStatusAsync();
+
+    /// <summary>Up to <paramref name="max"/> waiting items for this worker, leased to it.</summary>
+    Task<IReadOnlyList<WorkLease>> LeaseAsync(WorkerInfo worker, int max);
+
+    /// <summary>Extends the leases the worker still holds; returns the ids it no longer holds (lapsed or job stopped).</summary>
+    Task<IReadOnlyList<Guid>> RenewAsync(string worker, IReadOnlyList<Guid> leases);
+
+    /// <summary>Marks the leased item done. A lapsed lease is accepted too when the item is still open (the work was done).</summary>
+    Task CompleteAsync(Guid lease, string worker, WorkResult result);
+
+    /// <summary>Reports a failed attempt. <paramref name="retry"/> false fails the item for good (a bad request, not a bad silo).</summary>
+    Task FailAsync(Guid lease, string worker, string error, bool retry);
+
+    /// <summary>Hands leases back without counting an attempt (graceful shutdown, drain, storage outage).</summary>
+    Task ReleaseAsync(string worker, IReadOnlyList<Guid> leases);
+
+    Task<JobStatus> PauseAsync();
+
+    Task<JobStatus> ResumeAsync();
+
+    Task<JobStatus> CancelAsync();
+
+    Task<JobStatus> SetPriorityAsync(int priority);
+}
+
+/// <summary>
+/// The job directory (one grain, key 0): submits jobs, lists them, and tells workers which jobs
+/// have work for them, highest priority first.
+/// </summary>
+public interface IJobDirectoryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Expands and queues a job; idempotent on <see cref="JobSpec.ClientToken"/>.</summary>
+    Task<JobStatus> SubmitAsync(JobSpec spec);
+
+    Task<IReadOnlyList<JobStatus>> ListAsync();
+
+    /// <summary>Ids of jobs that may have work for this worker, highest priority first.</summary>
+    Task<IReadOnlyList<string>> ActiveJobsAsync(WorkerInfo worker);
+
+    /// <summary>A job tells the directory its state changed (priority, finished, paused).</summary>
+    Task JobChangedAsync(string job, JobState state, int priority, int waiting);
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Microscope.Farm;
+
+/// <summary>
+/// How a lens is rendered. Every field has a default; <see cref="For"/> resets the fields a lens
+/// ignores, so that <see cref="Hash"/> (part of every stored lens's name) changes only when the
+/// picture would.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record LensOptions
+{
+    /// <summary>Optimization steps (per octave for DeepDream).</summary>
+    [Id(0)] public int Steps { get; init; } = 512;
+
+    /// <summary>Side of the rendered image in pixels.</summary>
+    [Id(1)] public int Size { get; init; } = 128;
+
+    [Id(2)] public int Seed { get; init; } = 1;
+
+    /// <summary>Fourier parameterization (false: plain pixels).</summary>
+    [Id(3)] public bool Fourier { get; init; } = true;
+
+    /// <summary>Lucid's standard transformation robustness (false: none).</summary>
+    [Id(4)] public bool Transforms { get; init; } = true;
+
+    /// <summary>Images per unit for the diversity lens.</summary>
+    [Id(5)] public int DiversityImages { get; init; } = 4;
+
+    /// <summary>Top and bottom images kept per unit by dataset examples.</summary>
+    [Id(6)] public int Top { get; init; } = 16;
+
+    /// <summary>The dataset (a name configured on render silos) that dataset examples scan.</summary>
+    [Id(7)] public string Dataset { get; init; } = "default";
+
+    /// <summary>Stimulus family of the tuning lens: lines, edges, curves, gratings or hue.</summary>
+    [Id(8)] public string Family { get; init; } = "lines";
+
+    public static LensOptions Default { get; } = new();
+
+    /// <summary>These options with every field the lens ignores reset to its default.</summary>
+    public LensOptions For(string lens)
+    {
+        var d = Default;
+        return lens switch
+        {
+            "featurevis" or "neuron" or "negative" => this with { DiversityImages = d.DiversityImages, Top = d.Top, Dataset = d.Dataset, Family = d.Family },
+            "diversity" => this with { Top = d.Top, Dataset = d.Dataset, Family = d.Family },
+            "deepdream" => this with { Size = d.Size, Fourier = d.Fourier, Transforms = d.Transforms, DiversityImages = d.DiversityImages, Top = d.Top, Dataset = d.Dataset, Family = d.Family },
+            "caricature" => this with { DiversityImages = d.DiversityImages, Top = d.Top, Dataset = d.Dataset, Family = d.Family },
+            "dataset-examples" => d with { Top = Top, Dataset = Dataset },
+            "tuning" => d with { Family = Family },
+            _ => throw new FarmNotFoundException($"there is no lens '{lens}'."),
+        };
+    }
+
+    /// <summary>Checks ranges; the message says which value is out of range.</summary>
+    public LensOptions Validate()
+    {
+        Require(Steps is >= 1 and <= 100_000, $"steps must be 1 to 100000, not {Steps}.");
+        Require(Size is >= 16 and <= 2048, $"size must be 16 to 2048 pixels, not {Size}.");
+        Require(DiversityImages is >= 2 and <= 16, $"diversityImages must be 2 to 16, not {DiversityImages}.");
+        Require(Top is >= 1 and <= 1000, $"top must be 1 to 1000, not {Top}.");
+        FarmIds.Check(Dataset, "dataset");
+        Require(Family is "lines" or "edges" or "curves" or "gratings" or "hue", $"family must be lines, edges, curves, gratings or hue, not '{Family}'.");
+        return this;
+    }
+
+    /// <summary>A stable 12-hex-digit digest of the canonical text of these options.</summary>
+    public string Hash()
+    {
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(Canonical()));
+        return Convert.ToHexStringLower(digest)[..12];
+    }
+
+    /// <summary>Field order and spelling here are part of every stored name: never change them, only append.</summary>
+    public string Canonical() => string.Create(CultureInfo.InvariantCulture,
+        $"steps={Steps};size={Size};seed={Seed};fourier={Fourier};transforms={Transforms};diversity={DiversityImages};top={Top};dataset={Dataset};family={Family}");
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new FarmInputException(message);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace Microscope.Farm;
+
+/// <summary>A layer of a registered model, as its catalog describes it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LayerInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Op,
+    [property: Id(2)] IReadOnlyList<int> Shape,
+    [property: Id(3)] int Index)
+{
+    public int Units => Shape[0];
+
+    public bool IsSpatial => Shape.Count == 3;
+}
+
+/// <summary>
+/// A model organism as the farm holds it. <see cref="Version"/> is the content hash of its stored
+/// files, so two uploads of the same bytes are one version and every stored lens names the exact
+/// model that produced it.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Version,
+    [property: Id(2)] string Title,
+    [property: Id(3)] string Source,
+    [property: Id(4)] IReadOnlyList<LayerInfo> Layers,
+    [property: Id(5)] string PackagePath,
+    [property: Id(6)] IReadOnlyList<string> Lenses,
+    [property: Id(7)] IReadOnlyList<string> Notes,
+    [property: Id(8)] DateTimeOffset RegisteredAt)
+{
+    public int TotalUnits => Layers.Sum(l => l.Units);
+
+    public LayerInfo Layer(string id) =>
+        Layers.FirstOrDefault(l => l.Id == id)
+        ?? throw new FarmNotFoundException($"model '{Id}' has no layer '{id}'.");
+}
+
+/// <summary>A layer's index of its units' stored lenses.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LayerState(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string Layer,
+    [property: Id(2)] IReadOnlyDictionary<int, IReadOnlyList<string>> UnitLenses,
+    [property: Id(3)] IReadOnlyList<LensRecord> LayerLenses);
+
+/// <summary>A unit's stored lenses.</summary>
+[GenerateSerializer, Immutable]
+public sealed record UnitState(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string Layer,
+    [property: Id(2)] int Unit,
+    [property: Id(3)] IReadOnlyList<LensRecord> Lenses);
