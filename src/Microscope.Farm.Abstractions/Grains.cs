@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Microscope.Farm;
 
 /// <summary>A model organism, keyed by model id: its stored package, catalog and version.</summary>
@@ -72,6 +74,15 @@ public interface IJobDirectoryGrain : IGrainWithIntegerKey
     /// <summary>Ids of jobs that may have work for this worker, highest priority first.</summary>
     Task<IReadOnlyList<string>> ActiveJobsAsync(WorkerInfo worker);
 
-    /// <summary>A job tells the directory its state changed (priority, finished, paused).</summary>
+    /// <summary>A job tells the directory its state changed (priority, finished, paused). One-way: jobs never wait on the directory.</summary>
+    [OneWay]
     Task JobChangedAsync(string job, JobState state, int priority, int waiting);
+}
+
+/// <summary>The list of registered models (one grain, key 0); model grains add themselves.</summary>
+public interface IModelDirectoryGrain : IGrainWithIntegerKey
+{
+    Task AddAsync(string model);
+
+    Task<IReadOnlyList<string>> ListAsync();
 }

@@ -133,7 +133,8 @@ public sealed record WorkLease(
     [property: Id(0)] WorkItem Item,
     [property: Id(1)] Guid LeaseId,
     [property: Id(2)] DateTimeOffset ExpiresAt,
-    [property: Id(3)] int Attempt);
+    [property: Id(3)] int Attempt,
+    [property: Id(4)] string? TraceParent);
 
 /// <summary>A render slot pool: one per render silo and device.</summary>
 [GenerateSerializer, Immutable]

@@ -1,0 +1,96 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace Microscope.Farm.Grains;
+
+/// <summary>A job as the directory knows it: enough to order jobs for workers without asking them.</summary>
+[GenerateSerializer]
+public sealed class DirectoryEntry
+{
+    [Id(0)] public string Job { get; set; } = "";
+
+    [Id(1)] public int Priority { get; set; }
+
+    [Id(2)] public JobState State { get; set; }
+
+    /// <summary>Submission order, for first-come first-served among equal priorities.</summary>
+    [Id(3)] public long Sequence { get; set; }
+
+    [Id(4)] public List<string> RequiredTags { get; set; } = [];
+}
+
+[GenerateSerializer]
+public sealed class DirectoryState
+{
+    [Id(0)] public Dictionary<string, DirectoryEntry> Jobs { get; set; } = [];
+
+    /// <summary>Owner and client token → job, so a retried submission finds the first job.</summary>
+    [Id(1)] public Dictionary<string, string> Tokens { get; set; } = [];
+
+    [Id(2)] public long NextSequence { get; set; }
+}
+
+/// <summary>
+/// Submits jobs (idempotent on the client token), lists them, and orders the active ones for
+/// workers: higher priority first, then submission order. It never hands out work itself: workers
+/// lease from the job grains, so the directory is touched once per poll, not once per item.
+/// </summary>
+internal sealed class JobDirectoryGrain(
+    [PersistentState("directory", FarmStorageNames.Jobs)] IPersistentState<DirectoryState> state,
+    ILogger<JobDirectoryGrain> logger) : Grain, IJobDirectoryGrain
+{
+    public const int ListLimit = 500;
+
+    public async Task<JobStatus> SubmitAsync(JobSpec spec)
+    {
+        var token = spec.ClientToken is { Length: > 0 } t ? $"{spec.Owner}\n{t}" : null;
+        if (token is not null && state.State.Tokens.TryGetValue(token, out var existing))
+        {
+            return await Job(existing).GetStatusAsync();
+        }
+
+        var model = await GrainFactory.GetGrain<IModelGrain>(FarmIds.Model(spec.Model)).GetAsync()
+            ?? throw new FarmNotFoundException($"there is no model '{spec.Model}'; register it first (POST /api/models or a built-in organism).");
+        var sequence = state.State.NextSequence++;
+        var id = string.Create(CultureInfo.InvariantCulture, $"{model.Id}-{sequence:D6}-{Random.Shared.Next(0x10000):x4}");
+        var items = JobPlanner.Plan(id, spec, model);
+        var status = await Job(id).CreateAsync(spec, model.Version, items);
+        state.State.Jobs[id] = new DirectoryEntry { Job = id, Priority = spec.Priority, State = status.State, Sequence = sequence, RequiredTags = [.. spec.RequiredTags] };
+        if (token is not null)
+        {
+            state.State.Tokens[token] = id;
+        }
+
+        await state.WriteStateAsync();
+        logger.LogInformation("Submitted job {Job}: {Items} items, priority {Priority}", id, items.Count, spec.Priority);
+        return status;
+    }
+
+    public async Task<IReadOnlyList<JobStatus>> ListAsync()
+    {
+        var newest = state.State.Jobs.Values.OrderByDescending(e => e.Sequence).Take(ListLimit);
+        return await Task.WhenAll(newest.Select(e => Job(e.Job).GetStatusAsync()));
+    }
+
+    public Task<IReadOnlyList<string>> ActiveJobsAsync(WorkerInfo worker)
+    {
+        IReadOnlyList<string> active = [.. state.State.Jobs.Values
+            .Where(e => e.State is JobState.Queued or JobState.Running && worker.Serves(e.RequiredTags))
+            .OrderByDescending(e => e.Priority)
+            .ThenBy(e => e.Sequence)
+            .Select(e => e.Job)];
+        return Task.FromResult(active);
+    }
+
+    public async Task JobChangedAsync(string job, JobState jobState, int priority, int waiting)
+    {
+        if (state.State.Jobs.TryGetValue(job, out var entry) && (entry.State != jobState || entry.Priority != priority))
+        {
+            entry.State = jobState;
+            entry.Priority = priority;
+            await state.WriteStateAsync();
+        }
+    }
+
+    private IJobGrain Job(string id) => GrainFactory.GetGrain<IJobGrain>(id);
+}

@@ -1,0 +1,104 @@
+namespace Microscope.Farm.Grains;
+
+/// <summary>
+/// Turns a job into work items: layer by layer in the order asked (graph order, early layers first,
+/// by default, so the first results come quickly), then lens by lens, units in batches. Dataset
+/// examples become one scan per dataset shard and a merge that waits for them.
+/// </summary>
+public static class JobPlanner
+{
+    public const int MaxItems = 200_000;
+
+    public static List<WorkItem> Plan(string jobId, JobSpec spec, ModelInfo model)
+    {
+        Validate(spec);
+        var lenses = spec.Lenses.Count == 0 ? [FarmLenses.FeatureVis.Name] : spec.Lenses.Distinct().ToList();
+        foreach (var lens in lenses)
+        {
+            FarmLenses.Get(lens);
+            if (!model.Lenses.Contains(lens))
+            {
+                throw new FarmInputException($"model '{model.Id}' does not offer the {lens} lens ({string.Join("; ", model.Notes.DefaultIfEmpty("its offered lenses: " + string.Join(", ", model.Lenses)))}).");
+            }
+        }
+
+        var layers = spec.Layers.Count == 0 ? model.Layers : spec.Layers.Distinct().Select(model.Layer).ToList();
+        var items = new List<WorkItem>();
+        foreach (var layer in layers)
+        {
+            var units = spec.Units is null ? Enumerable.Range(0, layer.Units).ToList() : spec.Units.Where(u => u >= 0 && u < layer.Units).Distinct().Order().ToList();
+            if (units.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (var lens in lenses)
+            {
+                var kind = FarmLenses.Get(lens);
+                var options = spec.Options.For(lens);
+                WorkItem Item(WorkKind work, IReadOnlyList<int> batch, int shard, int shards, IReadOnlyList<int> after) =>
+                    new(jobId, items.Count, work, model.Id, model.Version, layer.Id, lens, batch, options, shard, shards, after);
+
+                if (kind.Scope == LensScope.Layer)
+                {
+                    items.Add(Item(WorkKind.Render, [], 0, 1, []));
+                }
+                else if (kind.NeedsDataset)
+                {
+                    var shards = new List<int>();
+                    for (var s = 0; s < spec.DatasetShards; s++)
+                    {
+                        shards.Add(items.Count);
+                        items.Add(Item(WorkKind.DatasetShard, [], s, spec.DatasetShards, []));
+                    }
+
+                    items.Add(Item(WorkKind.DatasetMerge, units, 0, spec.DatasetShards, shards));
+                }
+                else
+                {
+                    foreach (var batch in units.Chunk(spec.UnitsPerItem))
+                    {
+                        items.Add(Item(WorkKind.Render, batch, 0, 1, []));
+                    }
+                }
+
+                if (items.Count > MaxItems)
+                {
+                    throw new FarmInputException($"this job would have more than {MaxItems} work items; ask for fewer layers, units or lenses, or more units per item.");
+                }
+            }
+        }
+
+        if (items.Count == 0)
+        {
+            throw new FarmInputException($"no layer of model '{model.Id}' has any of the units asked for ({string.Join(", ", spec.Units?.Take(10) ?? [])}).");
+        }
+
+        return items;
+    }
+
+    private static void Validate(JobSpec spec)
+    {
+        FarmIds.Check(spec.Model, "model");
+        spec.Options.Validate();
+        if (spec.UnitsPerItem is < 1 or > 256)
+        {
+            throw new FarmInputException($"unitsPerItem must be 1 to 256, not {spec.UnitsPerItem}.");
+        }
+
+        if (spec.DatasetShards is < 1 or > 256)
+        {
+            throw new FarmInputException($"datasetShards must be 1 to 256, not {spec.DatasetShards}.");
+        }
+
+        if (spec.Lenses.Count > FarmLenses.All.Count || spec.RequiredTags.Count > 16 || spec.ClientToken is { Length: > 128 })
+        {
+            throw new FarmInputException("a job names at most every lens once, at most 16 required tags, and a client token of at most 128 characters.");
+        }
+
+        foreach (var layer in spec.Layers)
+        {
+            FarmIds.Check(layer, "layer");
+        }
+    }
+}
