@@ -113,14 +113,14 @@ public sealed class JobLedger
     public List<WorkLease> Lease(WorkerInfo worker, int max, DateTimeOffset now, SchedulingOptions options)
     {
         var granted = new List<WorkLease>();
-        if (Spec is null || State is not (JobState.Queued or JobState.Running) || max <= 0 || !worker.Serves(Spec.RequiredTags))
+        if (Spec is null || State is not (JobState.Queued or JobState.Running) || !worker.Serves(Spec.RequiredTags))
         {
             return granted;
         }
 
         ExpireLeases(now, options);
         workersSeen[worker.Id] = now;
-        if (IsExcluded(worker.Id, now, options))
+        if (max <= 0 || IsExcluded(worker.Id, now, options))
         {
             return granted;
         }

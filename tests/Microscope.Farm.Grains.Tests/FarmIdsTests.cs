@@ -1,0 +1,34 @@
+namespace Microscope.Farm.Grains.Tests;
+
+public class FarmIdsTests
+{
+    [Fact]
+    public void Keys_are_built_and_parsed_in_one_place()
+    {
+        Assert.Equal("resnet18/layer3.1.relu/42", FarmIds.Unit("resnet18", "layer3.1.relu", 42));
+        Assert.Equal(("resnet18", "layer3.1.relu", 42), FarmIds.ParseUnit("resnet18/layer3.1.relu/42"));
+        Assert.Equal(("resnet18", "conv1"), FarmIds.ParseLayer(FarmIds.Layer("resnet18", "conv1")));
+    }
+
+    [Theory]
+    [InlineData("resnet18/../x/1")]
+    [InlineData("resnet18/conv1/01")]
+    [InlineData("resnet18/conv1/-1")]
+    [InlineData("resnet18/conv1")]
+    [InlineData("resnet18/con v1/1")]
+    [InlineData("resnet18/conv1/99999999999")]
+    public void Malformed_unit_keys_are_refused(string key) => Assert.Throws<FarmInputException>(() => FarmIds.ParseUnit(key));
+
+    [Fact]
+    public void Options_hash_is_stable_and_ignores_what_a_lens_does_not_use()
+    {
+        var options = new LensOptions { Steps = 256, Family = "hue" };
+        Assert.Equal(options.For("featurevis").Hash(), new LensOptions { Steps = 256 }.For("featurevis").Hash());
+        Assert.NotEqual(options.For("featurevis").Hash(), LensOptions.Default.For("featurevis").Hash());
+        Assert.Equal(LensOptions.Default.For("tuning").Hash(), new LensOptions { Steps = 7 }.For("tuning").Hash());
+        Assert.Matches("^[0-9a-f]{12}$", options.Hash());
+
+        // Part of every stored lens's name: a change here orphans every stored lens.
+        Assert.Equal("steps=512;size=128;seed=1;fourier=True;transforms=True;diversity=4;top=16;dataset=default;family=lines", LensOptions.Default.Canonical());
+    }
+}
