@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+
+namespace Microscope.Farm.Grains.Tests;
+
+/// <summary>
+/// A render engine for scheduling tests: takes a fixed time, records who rendered what, and fails
+/// the items it is told to. It stands in for the lens library (tested on its own) so that these
+/// tests are about grains and leases.
+/// </summary>
+internal sealed class ScriptedEngine(TimeSpan renderTime) : IRenderEngine
+{
+    public ConcurrentQueue<(WorkItem Item, string Worker)> Renders { get; } = new();
+
+    /// <summary>Item index → how many attempts fail before one succeeds (int.MaxValue: always).</summary>
+    public ConcurrentDictionary<int, int> Failures { get; } = new();
+
+    /// <summary>Item index → the exception to throw.</summary>
+    public Func<WorkItem, Exception>? Error { get; set; }
+
+    public string CurrentWorker { get; set; } = "";
+
+    public async Task<WorkResult> RenderAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
+    {
+        await Task.Delay(renderTime, cancellationToken);
+        Renders.Enqueue((item, Environment.CurrentManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (Failures.TryGetValue(item.Index, out var left) && left > 0)
+        {
+            Failures[item.Index] = left - 1;
+            throw Error?.Invoke(item) ?? new InvalidOperationException($"scripted failure of item {item.Index}");
+        }
+
+        steps?.Report(item.Options.Steps);
+        var hash = item.Options.Hash();
+        IReadOnlyList<LensRecord> lenses = item.Units.Count == 0
+            ? [Record(item, -1, hash)]
+            : [.. item.Units.Select(u => Record(item, u, hash))];
+        return new WorkResult(lenses, true, renderTime.TotalSeconds, item.Options.Steps);
+    }
+
+    private static LensRecord Record(WorkItem item, int unit, string hash) =>
+        new(item.Lens, unit, hash, $"models/{item.Model}/{item.ModelVersion}/layers/{item.Layer}/units/{unit}/{item.Lens}/{hash}.png", null,
+            new Dictionary<string, double> { ["objectiveAfter"] = unit }, DateTimeOffset.UtcNow, item.Options);
+}
