@@ -3,6 +3,9 @@ namespace Microscope.Lenses.DatasetExamples;
 /// <summary>One image's response for a unit: its spatial maximum and where it is.</summary>
 public sealed record Example(string Image, double Activation, int X, int Y);
 
+/// <summary>The serializable state of <see cref="UnitExamples"/>.</summary>
+public sealed record UnitExamplesState(int K, List<Example> Top, List<Example> Bottom, long Count, double Mean, double SquaredDeviations, double Min, double Max, long[] Histogram);
+
 /// <summary>
 /// The top-k and bottom-k images of one unit by spatial maximum, and running statistics of that
 /// maximum. Merging is exact, associative and order-independent: ties are broken by image id
@@ -121,6 +124,28 @@ public sealed class UnitExamples(int k)
         {
             histogram[b] += other.histogram[b];
         }
+    }
+
+    /// <summary>Everything a shard must keep so that a later merge is exact, as plain data (for JSON).</summary>
+    public UnitExamplesState ToState() => new(K, [.. top], [.. bottom], Count, Mean, SquaredDeviations, Count == 0 ? 0 : Min, Count == 0 ? 0 : Max, [.. histogram]);
+
+    public static UnitExamples FromState(UnitExamplesState state)
+    {
+        if (state.Histogram.Length != Bins || state.K < 1 || state.Top.Count > state.K || state.Bottom.Count > state.K)
+        {
+            throw new ArgumentException($"not the state of a top-{state.K} unit: {state.Histogram.Length} histogram bins (expected {Bins}), {state.Top.Count} top and {state.Bottom.Count} bottom examples.");
+        }
+
+        var examples = new UnitExamples(state.K);
+        examples.top.AddRange(state.Top);
+        examples.bottom.AddRange(state.Bottom);
+        examples.Count = state.Count;
+        examples.Mean = state.Mean;
+        examples.SquaredDeviations = state.SquaredDeviations;
+        examples.Min = state.Count == 0 ? double.PositiveInfinity : state.Min;
+        examples.Max = state.Count == 0 ? double.NegativeInfinity : state.Max;
+        state.Histogram.CopyTo(examples.histogram, 0);
+        return examples;
     }
 
     private void Insert(List<Example> list, Example example, Comparison<Example> order)

@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+
+namespace Microscope.Farm.Api;
+
+/// <summary>Errors as RFC 7807 problem details: what was not found → 404, what was malformed → 400.</summary>
+public static class Problems
+{
+    public static WebApplication UseFarmProblems(this WebApplication app)
+    {
+        app.UseExceptionHandler(handler => handler.Run(async context =>
+        {
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var (status, title) = error switch
+            {
+                FarmNotFoundException => (StatusCodes.Status404NotFound, "Not found"),
+                FarmInputException or ArgumentException or FormatException => (StatusCodes.Status400BadRequest, "Bad request"),
+                _ => (StatusCodes.Status500InternalServerError, "Internal error"),
+            };
+            var detail = status == StatusCodes.Status500InternalServerError ? "The farm could not answer; the error is in its log." : error?.Message;
+            await Results.Problem(detail, statusCode: status, title: title).ExecuteAsync(context);
+        }));
+        return app;
+    }
+}

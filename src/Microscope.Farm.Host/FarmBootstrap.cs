@@ -1,0 +1,123 @@
+using System.Globalization;
+using Microscope.Farm.Rendering;
+using Microscope.Farm.Storage;
+using Microscope.Organisms;
+
+namespace Microscope.Farm.Host;
+
+/// <summary>
+/// On the api role: publishes the configured built-in organisms to the lens store, registers them,
+/// submits the default job (idempotent on its client token, so a restart resumes it instead of
+/// starting over), and prints its progress and where to look.
+/// </summary>
+internal sealed partial class FarmBootstrap(
+    IGrainFactory grains,
+    ILensStore store,
+    FarmHostOptions farm,
+    IHostApplicationLifetime lifetime,
+    ILogger<FarmBootstrap> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await WhenStartedAsync(stoppingToken);
+        foreach (var id in farm.Organisms)
+        {
+            var manifest = OrganismRegistry.Default.Resolve(id);
+            var model = await ModelPackages.PublishAsync(store, manifest, stoppingToken);
+            await grains.GetGrain<IModelGrain>(model.Id).RegisterAsync(model);
+            LogRegistered(logger, model.Id, model.Version, model.Layers.Count, model.TotalUnits);
+        }
+
+        if (!farm.DefaultJob.Enabled)
+        {
+            LogReady(logger, farm.Http.Url);
+            return;
+        }
+
+        var job = await SubmitDefaultJobAsync();
+        await FollowAsync(job, stoppingToken);
+    }
+
+    private async Task<JobStatus> SubmitDefaultJobAsync()
+    {
+        var d = farm.DefaultJob;
+        var model = await grains.GetGrain<IModelGrain>(d.Model).GetAsync()
+            ?? throw new InvalidOperationException($"the default job's model '{d.Model}' is not registered; add it to Farm:Organisms.");
+        var spec = new JobSpec
+        {
+            Model = d.Model,
+            Lenses = d.Lenses,
+            Layers = d.Layers,
+            Units = d.Units,
+            Options = new LensOptions { Steps = d.Steps, Size = d.Size },
+            UnitsPerItem = d.UnitsPerItem,
+            Priority = d.Priority,
+
+            // One default job per model version and options: a restart finds it and resumes.
+            ClientToken = string.Create(CultureInfo.InvariantCulture, $"default-{model.Version}-{new LensOptions { Steps = d.Steps, Size = d.Size }.Hash()}-{string.Join("+", d.Lenses)}"),
+        };
+        var job = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitAsync(spec);
+        LogDefaultJob(logger, job.Id, job.Counts.Total, job.Counts.Done, d.Model, farm.Http.Url);
+        return job;
+    }
+
+    /// <summary>A progress line every ten seconds until the job ends, with a link to the newest results.</summary>
+    private async Task FollowAsync(JobStatus job, CancellationToken stoppingToken)
+    {
+        var printedFirst = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var status = await grains.GetGrain<IJobGrain>(job.Id).GetStatusAsync();
+            var c = status.Counts;
+            var eta = status.EtaSeconds is { } s ? TimeSpan.FromSeconds(Math.Round(s)).ToString() : "measuring";
+            LogProgress(logger, status.Id, Bar(c), c.Done, c.Total, c.Running, c.Failed, eta);
+            if (!printedFirst && c.Done > 0)
+            {
+                printedFirst = true;
+                var first = status.Spec.Layers.FirstOrDefault() ?? (await grains.GetGrain<IModelGrain>(status.Spec.Model).GetAsync())!.Layers[0].Id;
+                LogFirst(logger, $"{farm.Http.Url}/api/models/{status.Spec.Model}/layers/{first}/units/0/lenses/{status.Spec.Lenses.FirstOrDefault() ?? "featurevis"}");
+            }
+
+            if (status.IsFinished)
+            {
+                LogFinished(logger, status.Id, status.State, c.Done, c.Failed);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
+        }
+    }
+
+    private static string Bar(JobCounts c)
+    {
+        const int width = 30;
+        var filled = c.Total == 0 ? width : (int)Math.Round(width * (double)c.Done / c.Total);
+        return "[" + new string('#', filled) + new string('.', width - filled) + "]";
+    }
+
+    private Task WhenStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        lifetime.ApplicationStarted.Register(started.SetResult);
+        stoppingToken.Register(() => started.TrySetCanceled());
+        return started.Task;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: {Layers} layers, {Units} units")]
+    private static partial void LogRegistered(ILogger logger, string model, string version, int layers, int units);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The farm is up: {Url}/api/models, {Url}/api/jobs, {Url}/healthz, {Url}/metrics")]
+    private static partial void LogReady(ILogger logger, string url);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Default job {Job}: {Total} work items ({Done} already done) rendering {Model} layer by layer, early layers first. Follow it at {Url}/api/jobs/{Job}; models at {Url}/api/models")]
+    private static partial void LogDefaultJob(ILogger logger, string job, int total, int done, string model, string url);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Job} {Bar} {Done}/{Total} items, {Running} rendering, {Failed} failed, ETA {Eta}")]
+    private static partial void LogProgress(ILogger logger, string job, string bar, int done, int total, int running, int failed, string eta);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "First results: {Url}")]
+    private static partial void LogFirst(ILogger logger, string url);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} {State}: {Done} items done, {Failed} failed")]
+    private static partial void LogFinished(ILogger logger, string job, JobState state, int done, int failed);
+}

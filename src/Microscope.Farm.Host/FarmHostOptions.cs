@@ -1,0 +1,146 @@
+using Microscope.Farm.Grains;
+
+namespace Microscope.Farm.Host;
+
+/// <summary>Everything the host is configured with (section "Farm"); every value has the embedded default.</summary>
+public sealed class FarmHostOptions
+{
+    public const string Section = "Farm";
+
+    /// <summary>all (the embedded default: one process), api (read API and UI, no rendering), or render.</summary>
+    public string Role { get; set; } = "all";
+
+    public HttpOptions Http { get; set; } = new();
+
+    public ClusterOptions Cluster { get; set; } = new();
+
+    public StoreOptions Store { get; set; } = new();
+
+    /// <summary>Organisms the api role publishes and registers at start: built-in ids or paths of .onnx files.</summary>
+    /// <remarks>Lists start empty and get their defaults in <see cref="Validate"/>: configuration binding appends to a list, it does not replace it.</remarks>
+    public List<string> Organisms { get; set; } = [];
+
+    public DefaultJobOptions DefaultJob { get; set; } = new();
+
+    public EngineOptions Engine { get; set; } = new();
+
+    public bool ServesApi => Role is "all" or "api";
+
+    public bool Renders => Role is "all" or "render";
+
+    /// <summary>Checks the configuration and fills the defaults of lists; the message names the setting to fix.</summary>
+    public void Validate()
+    {
+        Organisms = Organisms.Count == 0 ? ["resnet18"] : [.. Organisms.Distinct()];
+        DefaultJob.Lenses = DefaultJob.Lenses.Count == 0 ? ["featurevis"] : [.. DefaultJob.Lenses.Distinct()];
+        if (Role is not ("all" or "api" or "render"))
+        {
+            throw new ArgumentException($"Farm:Role must be all, api or render, not '{Role}'.");
+        }
+
+        if (Cluster.Clustering is not ("localhost" or "azure" or "kubernetes"))
+        {
+            throw new ArgumentException($"Farm:Cluster:Clustering must be localhost, azure or kubernetes, not '{Cluster.Clustering}'.");
+        }
+
+        if (Store.Kind is not ("filesystem" or "blob"))
+        {
+            throw new ArgumentException($"Farm:Store:Kind must be filesystem or blob, not '{Store.Kind}'.");
+        }
+
+        if ((Store.Kind == "blob" || Cluster.Clustering == "azure") && string.IsNullOrWhiteSpace(Store.ConnectionString))
+        {
+            throw new ArgumentException("Farm:Store:ConnectionString is needed for blob storage and azure clustering (an Azure Storage connection string; Azurite's locally).");
+        }
+
+        if (Engine.Kind is not ("lens" or "simulated"))
+        {
+            throw new ArgumentException($"Farm:Engine:Kind must be lens or simulated, not '{Engine.Kind}'.");
+        }
+    }
+
+    public sealed class HttpOptions
+    {
+        /// <summary>Where the API, health and metrics listen.</summary>
+        public string Url { get; set; } = "http://127.0.0.1:8080";
+    }
+
+    public sealed class ClusterOptions
+    {
+        /// <summary>localhost (one machine), azure (Azure Table Storage; Azurite locally), kubernetes.</summary>
+        public string Clustering { get; set; } = "localhost";
+
+        public string ServiceId { get; set; } = "microscope-farm";
+
+        public string ClusterId { get; set; } = "dev";
+
+        public int SiloPort { get; set; } = 11111;
+
+        public int GatewayPort { get; set; } = 30000;
+
+        /// <summary>localhost clustering: the silo port of the first silo (this one when null).</summary>
+        public int? PrimarySiloPort { get; set; }
+
+        /// <summary>The address other silos reach this one at.</summary>
+        public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+        /// <summary>How long a shutdown waits for renders to hand back their leases.</summary>
+        public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    }
+
+    public sealed class StoreOptions
+    {
+        /// <summary>filesystem (the embedded default) or blob (Azure Blob Storage).</summary>
+        public string Kind { get; set; } = "filesystem";
+
+        /// <summary>The farm's folder: lenses/ for the filesystem store, grains/ for grain state with localhost clustering.</summary>
+        public string Path { get; set; } = "farm-data";
+
+        public string? ConnectionString { get; set; }
+
+        public string Container { get; set; } = "lenses";
+
+        /// <summary>How long storage calls are retried before the work pauses.</summary>
+        public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);
+    }
+
+    public sealed class DefaultJobOptions
+    {
+        /// <summary>Submit a job at start (once: it is idempotent on its client token, so a restart resumes it).</summary>
+        public bool Enabled { get; set; } = true;
+
+        public string Model { get; set; } = "resnet18";
+
+        /// <summary>featurevis when empty.</summary>
+        public List<string> Lenses { get; set; } = [];
+
+        public List<string> Layers { get; set; } = [];
+
+        public List<int>? Units { get; set; }
+
+        public int Steps { get; set; } = 128;
+
+        public int Size { get; set; } = 128;
+
+        public int UnitsPerItem { get; set; } = 4;
+
+        public int Priority { get; set; }
+    }
+
+    public sealed class EngineOptions
+    {
+        /// <summary>lens (real renders) or simulated (a fixed time and no CPU: scheduling benchmarks and fault drills).</summary>
+        public string Kind { get; set; } = "lens";
+
+        public int SimulatedMilliseconds { get; set; } = 50;
+
+        /// <summary>Where render silos keep model packages fetched from the store.</summary>
+        public string? CacheFolder { get; set; }
+
+        /// <summary>Dataset name → folder of images on this silo, for dataset examples.</summary>
+        public Dictionary<string, string> Datasets { get; set; } = [];
+
+        /// <summary>Append a line per actual render here (an audit trail; fault tests count renders with it).</summary>
+        public string? JournalPath { get; set; }
+    }
+}
