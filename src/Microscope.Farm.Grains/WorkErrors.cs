@@ -21,7 +21,11 @@ public static class WorkErrors
         nameof(FarmInputException), nameof(FarmNotFoundException), "RenderInputException", "ModelFormatException", "UnknownLayerException",
     };
 
-    private static readonly HashSet<string> Outage = new(StringComparer.Ordinal) { "LensStoreUnavailableException" };
+    /// <summary>
+    /// The lens store gave up after its retry budget, or grain storage (which has no budget of its
+    /// own) could not reach its service: either way the service is away, not the work wrong.
+    /// </summary>
+    private static readonly HashSet<string> Outage = new(StringComparer.Ordinal) { "LensStoreUnavailableException", "RequestFailedException", "HttpRequestException", "SocketException" };
 
     public static WorkErrorKind Classify(Exception e)
     {

@@ -140,7 +140,7 @@ public sealed class FarmHostOptions
         /// <summary>Dataset name → folder of images on this silo, for dataset examples.</summary>
         public Dictionary<string, string> Datasets { get; set; } = [];
 
-        /// <summary>Append a line per actual render here (an audit trail; fault tests count renders with it).</summary>
-        public string? JournalPath { get; set; }
+        /// <summary>A folder where each process appends a line per actual render to renders-{pid}.tsv (an audit trail; fault tests count renders with it).</summary>
+        public string? JournalFolder { get; set; }
     }
 }

@@ -27,7 +27,7 @@ internal static class FarmServices
         services.AddRenderWorker(siloName, o => configuration.GetSection(RenderWorkerOptions.Section).Bind(o));
         if (farm.Engine.Kind == "simulated")
         {
-            services.AddSingleton<IRenderEngine>(sp => new SimulatedRenderEngine(sp.GetRequiredService<ILensStore>(), TimeSpan.FromMilliseconds(farm.Engine.SimulatedMilliseconds), farm.Engine.JournalPath));
+            services.AddSingleton<IRenderEngine>(sp => new SimulatedRenderEngine(sp.GetRequiredService<ILensStore>(), TimeSpan.FromMilliseconds(farm.Engine.SimulatedMilliseconds), farm.Engine.JournalFolder));
         }
         else
         {
@@ -36,7 +36,7 @@ internal static class FarmServices
                 farm.Engine.CacheFolder ?? Path.Combine(Path.GetFullPath(farm.Store.Path), "cache"),
                 new SessionSettings { Device = device }, sp.GetRequiredService<ILogger<ModelCache>>()));
             services.AddSingleton<IRenderEngine>(sp => new LensRenderEngine(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<ModelCache>(),
-                new RenderEngineOptions { Datasets = farm.Engine.Datasets, JournalPath = farm.Engine.JournalPath }));
+                new RenderEngineOptions { Datasets = farm.Engine.Datasets, JournalFolder = farm.Engine.JournalFolder }));
         }
 
         services.AddHealthChecks().AddCheck<RenderHealth>("render", tags: ["ready"]);

@@ -15,7 +15,7 @@ namespace Microscope.Farm.Rendering;
 /// diversity), DeepDream and caricatures of layers, tuning curves, and dataset examples as shards
 /// merged exactly. Renders run on the thread pool; cancellation stops them between steps.
 /// </summary>
-public sealed class LensRenderEngine(ILensStore store, ModelCache models, RenderEngineOptions options) : StoredRenderEngine(store, options.JournalPath)
+public sealed class LensRenderEngine(ILensStore store, ModelCache models, RenderEngineOptions options) : StoredRenderEngine(store, options.JournalFolder)
 {
     protected override async Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {

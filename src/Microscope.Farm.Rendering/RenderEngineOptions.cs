@@ -6,8 +6,8 @@ public sealed record RenderEngineOptions
     /// <summary>Dataset name → folder of images on this silo, for dataset examples.</summary>
     public IReadOnlyDictionary<string, string> Datasets { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Append a line per actual render here (an audit trail of renders).</summary>
-    public string? JournalPath { get; init; }
+    /// <summary>A folder where each process appends a line per actual render to its own file (an audit trail of renders).</summary>
+    public string? JournalFolder { get; init; }
 
     /// <summary>Images per forward pass for dataset examples.</summary>
     public int ScanBatch { get; init; } = 16;

@@ -7,7 +7,7 @@ namespace Microscope.Farm.Rendering;
 /// its JSON per lens, exactly where the real engine would. For scheduling benchmarks and fault
 /// drills with many silos on one machine.
 /// </summary>
-public sealed class SimulatedRenderEngine(Storage.ILensStore store, TimeSpan renderTime, string? journalPath = null) : StoredRenderEngine(store, journalPath)
+public sealed class SimulatedRenderEngine(Storage.ILensStore store, TimeSpan renderTime, string? journalFolder = null) : StoredRenderEngine(store, journalFolder)
 {
     protected override async Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {

@@ -11,7 +11,7 @@ namespace Microscope.Farm.Rendering;
 /// never rendered twice), and afterwards stores each image, then its JSON (the JSON's presence means
 /// the lens is complete), and appends a line to the render journal.
 /// </summary>
-public abstract class StoredRenderEngine(ILensStore store, string? journalPath) : IRenderEngine
+public abstract class StoredRenderEngine(ILensStore store, string? journalFolder) : IRenderEngine
 {
     private static readonly object JournalLock = new();
 
@@ -96,14 +96,16 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalPath) 
         return new LensRecord(item.Lens, lens.Unit, hash, image, data, lens.Quality, now, item.Options);
     }
 
-    /// <summary>One line per actual render, appended whole (one write) so several processes can share the file.</summary>
+    /// <summary>One line per actual render, in a file of this process's own (appends from several processes to one file may interleave).</summary>
     protected void Journal(WorkItem item)
     {
-        if (journalPath is null)
+        if (journalFolder is null)
         {
             return;
         }
 
+        Directory.CreateDirectory(journalFolder);
+        var journalPath = Path.Combine(journalFolder, $"renders-{Environment.ProcessId}.tsv");
         var line = string.Create(CultureInfo.InvariantCulture,
             $"{DateTimeOffset.UtcNow:O}\t{Environment.ProcessId}\t{item.Job}\t{item.Index}\t{item.Kind}\t{item.Layer}\t{item.Lens}\t{string.Join(",", item.Units)}\n");
         lock (JournalLock)
