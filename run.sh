@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Quick start, part one: installs what the main job needs and runs it on embedded defaults.
-# Today the main job is the layer catalog of the ResNet-18 model organism and a first contact sheet
-# of feature visualizations of eight of its units; the farm issue turns it into the embedded farm
-# with its web UI.
+# The main job is the embedded farm (role "all": one process, files under ./farm-data, no external
+# services) with ResNet-18 registered and a default job that renders the feature visualization of
+# every unit, layer by layer, early layers first. Stop it with Ctrl-C (leases are handed back);
+# run it again and the job resumes where it stopped, rendering nothing twice.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "run.sh needs the .NET 10 SDK (dotnet) on PATH." >&2; exit 1; }
 command -v npm >/dev/null || { echo "run.sh needs Node.js 20 and npm on PATH (the PP-OCR organisms come from npm)." >&2; exit 1; }
-./microscope models list
-./microscope models inspect resnet18
-./microscope render resnet18 --layer layer3.1.relu --units 0-7 --steps "${MICROSCOPE_STEPS:-96}" --out out
-echo "Open out/resnet18/layer3.1.relu/featurevis-sheet.png to see the first renders."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+url="${MICROSCOPE_URL:-http://127.0.0.1:8080}"
+cat <<MSG
+Starting the embedded Microscope farm on $url (data in ./farm-data).
+  jobs and progress:   $url/api/jobs
+  models and layers:   $url/api/models/resnet18
+  a unit's lenses:     $url/api/models/resnet18/layers/conv1/units/0
+  its image:           $url/api/models/resnet18/layers/conv1/units/0/lenses/featurevis
+  health, metrics:     $url/healthz  $url/metrics
+MSG
+exec ./farm --Farm:Http:Url="$url" --Farm:Store:Path="$PWD/farm-data" "$@"

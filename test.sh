@@ -6,6 +6,13 @@ command -v dotnet >/dev/null || { echo "test.sh needs the .NET 10 SDK (dotnet) o
 command -v npm >/dev/null || { echo "test.sh needs Node.js 20 and npm on PATH (the PP-OCR organisms come from npm)." >&2; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# Azurite (the Azure Storage emulator, pinned in tools/azurite) for the blob store, clustering and
+# fault tests: each test fixture starts its own on free ports of 127.0.0.1, so tests can stop and
+# restart it to play outages.
+if [[ ! -x tools/azurite/node_modules/.bin/azurite ]]; then
+  (cd tools/azurite && npm ci --no-audit --no-fund --loglevel=error)
+fi
 dotnet restore Microscope.Farm.sln --nologo -v quiet
 dotnet build Microscope.Farm.sln -c Release --no-restore --nologo -v quiet -clp:ErrorsOnly
 
