@@ -158,7 +158,8 @@ public sealed record LensRecord(
     [property: Id(4)] string? DataPath,
     [property: Id(5)] IReadOnlyDictionary<string, double> Quality,
     [property: Id(6)] DateTimeOffset RenderedAt,
-    [property: Id(7)] LensOptions Options);
+    [property: Id(7)] LensOptions Options,
+    [property: Id(8)] string ModelVersion = "");
 
 /// <summary>What a finished work item produced; <see cref="Rendered"/> is false when every output already existed.</summary>
 [GenerateSerializer, Immutable]

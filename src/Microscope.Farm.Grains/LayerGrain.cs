@@ -1,10 +1,15 @@
+using System.Text.Json;
+using Microscope.Farm.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
 namespace Microscope.Farm.Grains;
 
 [GenerateSerializer]
 public sealed class LayerIndex
 {
-    /// <summary>Unit → its stored lenses as "lens/optionsHash".</summary>
-    [Id(0)] public Dictionary<int, List<string>> Units { get; set; } = [];
+    /// <summary>Unit → its stored lenses.</summary>
+    [Id(0)] public Dictionary<int, List<LensRecord>> Units { get; set; } = [];
 
     /// <summary>Lenses of the whole layer (DeepDream, caricature).</summary>
     [Id(1)] public List<LensRecord> LayerLenses { get; set; } = [];
@@ -12,11 +17,20 @@ public sealed class LayerIndex
 
 /// <summary>
 /// A layer: the index of which lenses its units have. Unit lenses are passed on to their unit grains
-/// (which keep the full records); layer lenses are kept here.
+/// (which answer for one unit); the layer keeps the whole index and writes it to the lens store as
+/// the layer's manifest (models/{model}/{version}/layers/{layer}/index.json), at most every couple of
+/// seconds, so that the store alone says what exists.
 /// </summary>
 internal sealed class LayerGrain(
-    [PersistentState("layer", FarmStorageNames.Index)] IPersistentState<LayerIndex> state) : Grain, ILayerGrain
+    [PersistentState("layer", FarmStorageNames.Index)] IPersistentState<LayerIndex> state,
+    IServiceProvider services,
+    ILogger<LayerGrain> logger) : Grain, ILayerGrain
 {
+    private static readonly TimeSpan ManifestDelay = TimeSpan.FromSeconds(2);
+    private readonly ILensStore? store = services.GetService<ILensStore>();
+    private bool manifestDirty;
+    private IGrainTimer? timer;
+
     public async Task RecordAsync(IReadOnlyList<LensRecord> lenses)
     {
         var (model, layer) = FarmIds.ParseLayer(this.GetPrimaryKeyString());
@@ -24,7 +38,6 @@ internal sealed class LayerGrain(
         var units = new List<Task>();
         foreach (var lens in lenses)
         {
-            var key = $"{lens.Lens}/{lens.OptionsHash}";
             if (lens.Unit < 0)
             {
                 changed |= Replace(state.State.LayerLenses, lens);
@@ -32,12 +45,7 @@ internal sealed class LayerGrain(
             }
 
             var list = state.State.Units.TryGetValue(lens.Unit, out var existing) ? existing : state.State.Units[lens.Unit] = [];
-            if (!list.Contains(key))
-            {
-                list.Add(key);
-                changed = true;
-            }
-
+            changed |= Replace(list, lens);
             units.Add(GrainFactory.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, lens.Unit)).RecordAsync(lens));
         }
 
@@ -45,6 +53,8 @@ internal sealed class LayerGrain(
         if (changed)
         {
             await state.WriteStateAsync();
+            manifestDirty = true;
+            timer ??= this.RegisterGrainTimer(WriteManifestsAsync, new GrainTimerCreationOptions(ManifestDelay, ManifestDelay) { Interleave = false });
         }
     }
 
@@ -52,13 +62,52 @@ internal sealed class LayerGrain(
     {
         var (model, layer) = FarmIds.ParseLayer(this.GetPrimaryKeyString());
         return Task.FromResult(new LayerState(model, layer,
-            state.State.Units.ToDictionary(u => u.Key, u => (IReadOnlyList<string>)[.. u.Value]), [.. state.State.LayerLenses]));
+            state.State.Units.ToDictionary(u => u.Key, u => (IReadOnlyList<string>)[.. u.Value.Select(l => $"{l.Lens}/{l.OptionsHash}")]), [.. state.State.LayerLenses]));
     }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await WriteManifestsAsync(cancellationToken);
+
+    /// <summary>One manifest per model version the layer has lenses of.</summary>
+    private async Task WriteManifestsAsync(CancellationToken cancellationToken)
+    {
+        if (!manifestDirty || store is null)
+        {
+            return;
+        }
+
+        var (model, layer) = FarmIds.ParseLayer(this.GetPrimaryKeyString());
+        var all = state.State.Units.Values.SelectMany(l => l).Concat(state.State.LayerLenses).Where(l => l.ModelVersion.Length > 0);
+        try
+        {
+            manifestDirty = false;
+            foreach (var version in all.GroupBy(l => l.ModelVersion))
+            {
+                var manifest = new
+                {
+                    model,
+                    version = version.Key,
+                    layer,
+                    updatedAt = DateTimeOffset.UtcNow,
+                    units = version.Where(l => l.Unit >= 0).GroupBy(l => l.Unit).OrderBy(g => g.Key)
+                        .ToDictionary(g => g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), g => g.Select(Entry).ToList()),
+                    layerLenses = version.Where(l => l.Unit < 0).Select(Entry).ToList(),
+                };
+                await store.PutAsync(LensPaths.LayerIndex(model, version.Key, layer), JsonSerializer.SerializeToUtf8Bytes(manifest, JsonSerializerOptions.Web), ContentTypes.Json, cancellationToken);
+            }
+        }
+        catch (Exception e)
+        {
+            manifestDirty = true;
+            logger.LogWarning(e, "Layer {Layer}: could not write its manifest to the lens store yet; will try again", this.GetPrimaryKeyString());
+        }
+    }
+
+    private static object Entry(LensRecord l) => new { lens = l.Lens, optionsHash = l.OptionsHash, image = l.ImagePath, data = l.DataPath, quality = l.Quality, renderedAt = l.RenderedAt };
 
     /// <summary>Puts the record in place of one for the same lens and options; false when it was already there.</summary>
     internal static bool Replace(List<LensRecord> records, LensRecord lens)
     {
-        var index = records.FindIndex(r => r.Lens == lens.Lens && r.OptionsHash == lens.OptionsHash);
+        var index = records.FindIndex(r => r.Lens == lens.Lens && r.OptionsHash == lens.OptionsHash && r.ModelVersion == lens.ModelVersion);
         if (index >= 0 && records[index].ImagePath == lens.ImagePath && records[index].DataPath == lens.DataPath)
         {
             return false;

@@ -78,7 +78,7 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
             }
 
             var document = JsonSerializer.Deserialize<LensDocument>(blob.Content.Span, LensDocument.Json)!;
-            records.Add(new LensRecord(document.Lens, unit, document.OptionsHash, image, data, document.Quality, document.RenderedAt, document.Options));
+            records.Add(new LensRecord(document.Lens, unit, document.OptionsHash, image, data, document.Quality, document.RenderedAt, document.Options, document.ModelVersion));
         }
 
         return records;
@@ -93,7 +93,7 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
         var document = new LensDocument(item.Model, item.ModelVersion, item.Layer, lens.Unit < 0 ? null : lens.Unit, item.Lens, hash, item.Options, lens.Quality, now, payload);
         await Store.PutIfAbsentAsync(image, lens.Png, ContentTypes.Png, cancellationToken);
         await Store.PutIfAbsentAsync(data, JsonSerializer.SerializeToUtf8Bytes(document, LensDocument.Json), ContentTypes.Json, cancellationToken);
-        return new LensRecord(item.Lens, lens.Unit, hash, image, data, lens.Quality, now, item.Options);
+        return new LensRecord(item.Lens, lens.Unit, hash, image, data, lens.Quality, now, item.Options, item.ModelVersion);
     }
 
     /// <summary>One line per actual render, in a file of this process's own (appends from several processes to one file may interleave).</summary>

@@ -39,5 +39,5 @@ internal sealed class ScriptedEngine(TimeSpan renderTime) : IRenderEngine
 
     private static LensRecord Record(WorkItem item, int unit, string hash) =>
         new(item.Lens, unit, hash, $"models/{item.Model}/{item.ModelVersion}/layers/{item.Layer}/units/{unit}/{item.Lens}/{hash}.png", null,
-            new Dictionary<string, double> { ["objectiveAfter"] = unit }, DateTimeOffset.UtcNow, item.Options);
+            new Dictionary<string, double> { ["objectiveAfter"] = unit }, DateTimeOffset.UtcNow, item.Options, item.ModelVersion);
 }
