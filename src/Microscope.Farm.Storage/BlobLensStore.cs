@@ -16,8 +16,9 @@ public sealed class BlobLensStore(BlobContainerClient container) : ILensStore
     public string Describe => $"azure blob {container.Uri}";
 
     /// <summary>
-    /// A store on the container, created if missing. The SDK retries little and quickly: long
-    /// outages are the <see cref="ResilientLensStore"/>'s to ride out.
+    /// A store on the container, created if missing. The SDK retries little and quickly, and a hung
+    /// connection fails after 10 s instead of the SDK's 100: long outages are the
+    /// <see cref="ResilientLensStore"/>'s to ride out within its budget.
     /// </summary>
     public static BlobLensStore Create(string connectionString, string containerName)
     {
@@ -25,7 +26,7 @@ public sealed class BlobLensStore(BlobContainerClient container) : ILensStore
         options.Retry.MaxRetries = 2;
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.Mode = RetryMode.Exponential;
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
         var container = new BlobContainerClient(connectionString, containerName, options);
         container.CreateIfNotExists();
         return new BlobLensStore(container);
@@ -54,10 +55,11 @@ public sealed class BlobLensStore(BlobContainerClient container) : ILensStore
     public async Task PutStreamAsync(string path, Stream content, string contentType, long? maxBytes, CancellationToken cancellationToken = default)
     {
         var counted = maxBytes is { } max ? new LimitedStream(content, max) : content;
+        // 4 MiB blocks: one block must get through within the 10 s network timeout on a slow link.
         await Blob(path).UploadAsync(counted, new BlobUploadOptions
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = contentType },
-            TransferOptions = new Azure.Storage.StorageTransferOptions { InitialTransferSize = 4 << 20, MaximumTransferSize = 8 << 20 },
+            TransferOptions = new Azure.Storage.StorageTransferOptions { InitialTransferSize = 4 << 20, MaximumTransferSize = 4 << 20 },
         }, cancellationToken);
     }
 
@@ -77,6 +79,11 @@ public sealed class BlobLensStore(BlobContainerClient container) : ILensStore
 
     public async Task<StoredStream?> OpenReadAsync(string path, long? offset = null, long? length = null, CancellationToken cancellationToken = default)
     {
+        if (length == 0)
+        {
+            return await EmptyRangeAsync(path, offset, cancellationToken);
+        }
+
         try
         {
             var range = offset is null && length is null ? default : new HttpRange(offset ?? 0, length);
@@ -85,7 +92,30 @@ public sealed class BlobLensStore(BlobContainerClient container) : ILensStore
             var total = details.ContentRange is { } r && r.Contains('/', StringComparison.Ordinal) ? long.Parse(r[(r.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture) : details.ContentLength;
             return new StoredStream(result.Value.Content, details.ContentType ?? ContentTypes.For(path), details.ETag.ToString("H"), total, offset ?? 0, details.ContentLength, details.LastModified);
         }
-        catch (RequestFailedException e) when (e.Status is 404 or 416)
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        catch (RequestFailedException e) when (e.Status == 416)
+        {
+            return await EmptyRangeAsync(path, offset, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A range that holds nothing (at or past the end, or zero long), answered as the filesystem store
+    /// does, an empty stream with the total length, so an HTTP API can say "bytes */total".
+    /// </summary>
+    private async Task<StoredStream?> EmptyRangeAsync(string path, long? offset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var properties = (await Blob(path).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            var total = properties.ContentLength;
+            return new StoredStream(new MemoryStream([], writable: false), properties.ContentType ?? ContentTypes.For(path), properties.ETag.ToString("H"),
+                total, Math.Clamp(offset ?? 0, 0, total), 0, properties.LastModified);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
         {
             return null;
         }

@@ -12,8 +12,9 @@ namespace Microscope.Farm.Storage;
 public sealed class FileSystemLensStore : ILensStore
 {
     private const string TempPrefix = ".tmp-";
+    private const long CachedHashBytes = 1 << 20;
     private readonly string root;
-    private readonly ConcurrentDictionary<(string Path, long Length, DateTime Modified), string> etags = new();
+    private readonly ConcurrentDictionary<string, (long Length, DateTime Modified, string ETag)> largeETags = new();
 
     public FileSystemLensStore(string root)
     {
@@ -51,7 +52,14 @@ public sealed class FileSystemLensStore : ILensStore
     {
         var full = Full(path);
         var temp = await WriteTempAsync(full, content, cancellationToken);
-        File.Move(temp, full, overwrite: true);
+        try
+        {
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     public async Task PutStreamAsync(string path, Stream content, string contentType, long? maxBytes, CancellationToken cancellationToken = default)
@@ -87,41 +95,48 @@ public sealed class FileSystemLensStore : ILensStore
         }
     }
 
+    /// <summary>
+    /// Content, length and time all come from one open handle: files are only ever replaced by a
+    /// rename, never written in place, so the handle sees one complete version even while a writer
+    /// replaces the path.
+    /// </summary>
     public async Task<StoredBlob?> GetAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = Full(path);
-        try
-        {
-            var bytes = await File.ReadAllBytesAsync(full, cancellationToken);
-            var info = new FileInfo(full);
-            return new StoredBlob(bytes, ContentTypes.For(path), ETagOf(full, bytes, info), bytes.Length, info.LastWriteTimeUtc);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        await using var file = OpenOrNull(Full(path));
+        if (file is null)
         {
             return null;
         }
+
+        var bytes = new byte[file.Length];
+        await file.ReadExactlyAsync(bytes, cancellationToken);
+        return new StoredBlob(bytes, ContentTypes.For(path), ETagOf(bytes), bytes.Length, File.GetLastWriteTimeUtc(file.SafeFileHandle));
     }
 
-    public Task<StoredStream?> OpenReadAsync(string path, long? offset = null, long? length = null, CancellationToken cancellationToken = default)
+    public async Task<StoredStream?> OpenReadAsync(string path, long? offset = null, long? length = null, CancellationToken cancellationToken = default)
     {
         var full = Full(path);
-        FileStream stream;
-        try
+        var file = OpenOrNull(full);
+        if (file is null)
         {
-            stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, useAsync: true);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return Task.FromResult<StoredStream?>(null);
+            return null;
         }
 
-        var total = stream.Length;
-        var start = Math.Clamp(offset ?? 0, 0, total);
-        var count = Math.Clamp(length ?? total - start, 0, total - start);
-        stream.Position = start;
-        var info = new FileInfo(full);
-        var etag = etags.TryGetValue((full, info.Length, info.LastWriteTimeUtc), out var known) ? known : ETagOf(full, File.ReadAllBytes(full), info);
-        return Task.FromResult<StoredStream?>(new StoredStream(new BoundedStream(stream, count), ContentTypes.For(path), etag, total, start, count, info.LastWriteTimeUtc));
+        try
+        {
+            var total = file.Length;
+            var modified = File.GetLastWriteTimeUtc(file.SafeFileHandle);
+            var etag = await ETagOfAsync(full, file, modified, cancellationToken);
+            var start = Math.Clamp(offset ?? 0, 0, total);
+            var count = Math.Clamp(length ?? total - start, 0, total - start);
+            file.Position = start;
+            return new StoredStream(new BoundedStream(file, count), ContentTypes.For(path), etag, total, start, count, modified);
+        }
+        catch
+        {
+            await file.DisposeAsync();
+            throw;
+        }
     }
 
     public Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default) => Task.FromResult(File.Exists(Full(path)));
@@ -160,17 +175,71 @@ public sealed class FileSystemLensStore : ILensStore
         return Task.FromResult(true);
     }
 
-    /// <summary>A strong ETag from the content's hash, cached by path, length and write time.</summary>
-    private string ETagOf(string full, byte[] bytes, FileInfo info) =>
-        etags.GetOrAdd((full, info.Length, info.LastWriteTimeUtc), _ => $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"");
+    /// <summary>A strong ETag: the content's hash, so the same content has the same tag in every process.</summary>
+    private static string ETagOf(ReadOnlySpan<byte> content) => Quote(SHA256.HashData(content));
 
+    /// <summary>
+    /// The ETag of an open file without loading it: small files are hashed on every open (one more
+    /// read of at most 1 MiB), large ones (models) once per version. Only large files are cached, keyed by
+    /// path and holding one entry each, so rewritten manifests do not grow the cache. A version is
+    /// recognised by length and write time; large files are content-addressed and written once.
+    /// </summary>
+    private async Task<string> ETagOfAsync(string full, FileStream file, DateTime modified, CancellationToken cancellationToken)
+    {
+        var length = file.Length;
+        if (length >= CachedHashBytes && largeETags.TryGetValue(full, out var known) && known.Length == length && known.Modified == modified)
+        {
+            return known.ETag;
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        int read;
+        for (long at = 0; (read = await RandomAccess.ReadAsync(file.SafeFileHandle, buffer, at, cancellationToken)) > 0; at += read)
+        {
+            hash.AppendData(buffer, 0, read);
+        }
+
+        var etag = Quote(hash.GetHashAndReset());
+        if (length >= CachedHashBytes)
+        {
+            largeETags[full] = (length, modified, etag);
+        }
+
+        return etag;
+    }
+
+    private static string Quote(byte[] sha256) => $"\"{Convert.ToHexStringLower(sha256)[..32]}\"";
+
+    private static FileStream? OpenOrNull(string full)
+    {
+        try
+        {
+            // Delete sharing: an open reader must not stop an overwrite (rename) or a delete.
+            return new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920, useAsync: true);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Writes the content to a new hidden file next to the destination; on failure nothing is left.</summary>
     private static async Task<string> WriteTempAsync(string full, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         var temp = TempFor(full);
-        await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true);
-        await file.WriteAsync(content, cancellationToken);
-        await file.FlushAsync(cancellationToken);
-        return temp;
+        try
+        {
+            await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true);
+            await file.WriteAsync(content, cancellationToken);
+            await file.FlushAsync(cancellationToken);
+            return temp;
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
     }
 
     private static string TempFor(string full)

@@ -82,7 +82,7 @@ public sealed partial class ResilientLensStore(ILensStore inner, RetryPolicy pol
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
         HttpRequestException or SocketException or TimeoutException => true,
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException => false,
+        FileNotFoundException or DirectoryNotFoundException or PathTooLongException or UnauthorizedAccessException => false,
         IOException => true,
         AggregateException a => a.InnerExceptions.All(i => IsTransient(i, cancellationToken)),
         _ => e.InnerException is { } inner && IsTransient(inner, cancellationToken),
