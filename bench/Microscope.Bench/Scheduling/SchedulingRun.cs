@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Microscope.Farm;
+using Microscope.Farm.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace Microscope.Bench.Scheduling;
+
+/// <summary>What one cluster size achieved on the measured job.</summary>
+internal sealed record SchedulingResult(
+    int Silos,
+    int Slots,
+    int Items,
+    double Seconds,
+    double IdealPerSecond,
+    double GapP50,
+    double GapP99,
+    double GapMean,
+    double RenderMean,
+    double CpuBusy,
+    long Retries,
+    long LeaseExpirations,
+    IReadOnlyList<(string Call, double PerItem, double WaitMs, double RunMs)> Calls)
+{
+    public double AchievedPerSecond => Items / Seconds;
+
+    public double Efficiency => AchievedPerSecond / IdealPerSecond;
+
+    /// <summary>Slot time per item spent on anything but the nominal render.</summary>
+    public double OverheadMs(double renderMs) => (Silos * Slots * Seconds * 1000 / Items) - renderMs;
+}
+
+/// <summary>
+/// One cluster size: that many silos of the real Orleans runtime in this process, each with a render
+/// worker of <c>slots</c> slots on a <see cref="SimulatedDevice"/>; memory grain storage. A warm-up
+/// job (ten items per slot) activates the directory, model and workers and lets the JIT settle; then
+/// the measured job runs, timed by the job's own clock: from its first lease to its last completion.
+/// </summary>
+internal sealed class SchedulingRun(int silos, int slots, TimeSpan renderTime, TimeSpan pollInterval, TimeSpan maxPollInterval)
+{
+    public const string Model = "bench";
+    private const int UnitsPerLayer = 512;
+    private readonly RenderLog log = new();
+    private readonly GrainCallProfile profile = new();
+
+    private int SlotsTotal => silos * slots;
+
+    private double IdealPerSecond => SlotsTotal * 1000.0 / renderTime.TotalMilliseconds;
+
+    public async Task<SchedulingResult> MeasureAsync(double seconds)
+    {
+        var items = (int)Math.Ceiling(seconds * IdealPerSecond / SlotsTotal) * SlotsTotal;
+        var warmup = SlotsTotal * 10;
+        var model = ModelFor(warmup, items);
+        await using var cluster = Build();
+        await cluster.DeployAsync();
+        var client = cluster.Client;
+        await client.GetGrain<IModelGrain>(Model).RegisterAsync(model);
+        var directory = client.GetGrain<IJobDirectoryGrain>(0);
+
+        await WaitAsync(client, await directory.SubmitAsync(Job(["warmup"])), items: warmup);
+
+        log.Reset();
+        profile.Reset();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        var done = await WaitAsync(client, await directory.SubmitAsync(Job([.. model.Layers.Skip(1).Select(l => l.Id)])), items);
+        var cpuBusy = (Process.GetCurrentProcess().TotalProcessorTime - cpu) / (wall.Elapsed * Environment.ProcessorCount);
+        if (done.State != JobState.Completed || done.Counts.Done != items)
+        {
+            throw new InvalidOperationException($"the measured job ended {done.State} with {done.Counts}; expected {items} items done.");
+        }
+
+        var (p50, p99, mean, render) = log.Summary();
+        return new SchedulingResult(silos, slots, items, (done.FinishedAt!.Value - done.StartedAt!.Value).TotalSeconds, IdealPerSecond,
+            p50, p99, mean, render, cpuBusy, done.Retries, done.LeaseExpirations, profile.PerItem(items));
+    }
+
+    private InProcessTestCluster Build()
+    {
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSiloHost((_, host) => Quiet(host.Logging));
+        builder.ConfigureClientHost(host => Quiet(host.Logging));
+        builder.ConfigureSilo((options, silo) =>
+        {
+            silo.AddMemoryGrainStorage(FarmStorageNames.Jobs).AddMemoryGrainStorage(FarmStorageNames.Index);
+            silo.AddFarmGrains();
+            silo.AddIncomingGrainCallFilter(profile);
+            silo.AddOutgoingGrainCallFilter(profile);
+            silo.Services.AddSingleton<IRenderEngine>(new SimulatedDevice(renderTime, log));
+            silo.Services.AddRenderWorker(options.SiloName, w =>
+            {
+                w.Slots = slots;
+                w.PollInterval = pollInterval;
+                w.MaxPollInterval = maxPollInterval;
+            });
+        });
+        return builder.Build();
+    }
+
+    /// <summary>Warnings and errors only (a lapsed lease or a retry would say so); Orleans' start-up chatter is left out.</summary>
+    private static void Quiet(ILoggingBuilder logging) => logging.SetMinimumLevel(LogLevel.Warning);
+
+    /// <summary>A warm-up layer, then layers of 512 units (the last one partial) holding exactly the measured job's units.</summary>
+    private static ModelInfo ModelFor(int warmup, int items)
+    {
+        var layers = new List<LayerInfo> { new("warmup", "Conv", [warmup, 7, 7], 0) };
+        for (var left = items; left > 0; left -= UnitsPerLayer)
+        {
+            layers.Add(new LayerInfo($"block{layers.Count}", "Conv", [Math.Min(left, UnitsPerLayer), 7, 7], layers.Count));
+        }
+
+        return new ModelInfo(Model, "v1", "Scheduling benchmark model", "bench", layers, $"models/{Model}/v1",
+            [FarmLenses.FeatureVis.Name], [], DateTimeOffset.UtcNow);
+    }
+
+    private static JobSpec Job(IReadOnlyList<string> layers) => new() { Model = Model, Layers = layers, UnitsPerItem = 1 };
+
+    private async Task<JobStatus> WaitAsync(IClusterClient client, JobStatus submitted, int items)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = TimeSpan.FromSeconds(30 + (20 * items / IdealPerSecond));
+        var job = client.GetGrain<IJobGrain>(submitted.Id);
+        while (true)
+        {
+            var status = await job.GetStatusAsync();
+            if (status.IsFinished)
+            {
+                return status;
+            }
+
+            if (deadline.Elapsed > limit)
+            {
+                throw new TimeoutException($"job {status.Id} is {status.State} with {status.Counts} after {limit.TotalSeconds:F0} s; expected about {items / IdealPerSecond:F1} s.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}
