@@ -14,6 +14,7 @@ public sealed class Azurite : IAsyncDisposable
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private readonly string location = Path.Combine(Path.GetTempPath(), "microscope-azurite-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? process;
+    private int closed;
 
     private Azurite(int blob, int queue, int table)
     {
@@ -48,7 +49,16 @@ public sealed class Azurite : IAsyncDisposable
         ])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
+        Interlocked.Exchange(ref closed, 0);
+
+        // On SIGTERM Azurite closes its three services (saving their metadata) and says so, but may not exit.
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("successfully closed", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                Interlocked.Increment(ref closed);
+            }
+        };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -81,7 +91,13 @@ public sealed class Azurite : IAsyncDisposable
                 term!.WaitForExit();
             }
 
-            if (!process.WaitForExit(10_000))
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!process.HasExited && Volatile.Read(ref closed) < 3 && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+
+            if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit();

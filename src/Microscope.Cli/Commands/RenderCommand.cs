@@ -204,24 +204,8 @@ internal static class RenderCommand
         foreach (var u in chosen)
         {
             var unitExamples = examples.Units[u];
-            WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.json"), JsonSerializer.SerializeToUtf8Bytes(new
-            {
-                model = manifest.Id,
-                layer = layer.Id,
-                unit = u,
-                receptiveField = new { size = examples.Field.Size, jump = examples.Field.Jump, offset = examples.Field.Offset },
-                top = unitExamples.Top,
-                bottom = unitExamples.Bottom,
-                statistics = new
-                {
-                    count = unitExamples.Count,
-                    mean = unitExamples.Mean,
-                    std = unitExamples.StandardDeviation,
-                    min = unitExamples.Min,
-                    max = unitExamples.Max,
-                    quantiles = new[] { 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99 }.ToDictionary(q => q.ToString("0.##", CultureInfo.InvariantCulture), unitExamples.Quantile),
-                },
-            }, ModelManifest.JsonOptions));
+            WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.json"),
+                JsonSerializer.SerializeToUtf8Bytes(ExamplesDocument.Create(manifest.Id, layer.Id, u, unitExamples, examples.Field), ModelManifest.JsonOptions));
             if (unitExamples.Top.Count > 0)
             {
                 WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.png"), Mosaic.Render(dataset, unitExamples.Top, examples.Field, size));
