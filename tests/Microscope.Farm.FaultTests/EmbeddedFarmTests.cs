@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microscope.Testing;
+
+namespace Microscope.Farm.FaultTests;
+
+/// <summary>
+/// The embedded default as ./run.sh starts it (role all, localhost clustering, files, a default job),
+/// on a small model, as a real process: the API, health and metrics it serves.
+/// </summary>
+public sealed class EmbeddedFarmTests : IAsyncLifetime
+{
+    private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-embedded-" + Guid.NewGuid().ToString("N")[..8]);
+    private SiloProcess silo = null!;
+    private HttpClient http = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(folder);
+        var model = Path.Combine(folder, "small.onnx");
+        File.WriteAllBytes(model, Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
+        var port = Azurite.FreePort();
+        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        silo = SiloProcess.Start("embedded", new Dictionary<string, string>
+        {
+            ["Farm__Http__Url"] = $"http://127.0.0.1:{port}",
+            ["Farm__Cluster__SiloPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Farm__Cluster__GatewayPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Farm__Store__Path"] = Path.Combine(folder, "farm-data"),
+            ["Farm__Organisms__0"] = model,
+            ["Farm__DefaultJob__Model"] = "small",
+            ["Farm__DefaultJob__Layers__0"] = "Relu_20",
+            ["Farm__DefaultJob__Steps"] = "4",
+            ["Farm__DefaultJob__Size"] = "32",
+            ["Farm__Render__Slots"] = "2",
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            Assert.False(silo.HasExited, silo.Output);
+            Assert.True(DateTime.UtcNow < deadline, "no job within 2 minutes:\n" + silo.Output);
+            try
+            {
+                var jobs = await http.GetFromJsonAsync<JsonElement>("/api/jobs");
+                if (jobs.GetArrayLength() > 0 && jobs[0].GetProperty("state").GetString() == "Completed")
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(300);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await silo.StopAsync(TimeSpan.FromSeconds(20));
+        silo.Dispose();
+        http.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_default_job_renders_and_its_lenses_are_served_with_permanent_caching()
+    {
+        var models = await http.GetFromJsonAsync<JsonElement>("/api/models");
+        Assert.Equal("small", models[0].GetProperty("id").GetString());
+
+        var unit = await http.GetFromJsonAsync<JsonElement>("/api/models/small/layers/Relu_20/units/3");
+        Assert.Equal("/models/small/layers/Relu_20/units/3", unit.GetProperty("permalink").GetString());
+        Assert.Equal("featurevis", unit.GetProperty("lenses")[0].GetProperty("lens").GetString());
+
+        using var image = await http.GetAsync("/api/models/small/layers/Relu_20/units/3/lenses/featurevis");
+        Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+        Assert.Equal("image/png", image.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("immutable", image.Headers.CacheControl!.ToString());
+        var etag = image.Headers.ETag!;
+        Assert.False(etag.IsWeak);
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, "/api/models/small/layers/Relu_20/units/3/lenses/featurevis");
+        conditional.Headers.IfNoneMatch.Add(etag);
+        Assert.Equal(HttpStatusCode.NotModified, (await http.SendAsync(conditional)).StatusCode);
+
+        using var range = new HttpRequestMessage(HttpMethod.Get, "/api/models/small/layers/Relu_20/units/3/lenses/featurevis");
+        range.Headers.Range = new RangeHeaderValue(0, 7);
+        var partial = await http.SendAsync(range);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A], await partial.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task Unknown_and_malformed_requests_get_problem_details_and_pending_lenses_202()
+    {
+        var pending = await http.GetAsync("/api/models/small/layers/Relu_20/units/3/lenses/negative");
+        Assert.Equal(HttpStatusCode.Accepted, pending.StatusCode);
+        Assert.NotNull(pending.Headers.RetryAfter);
+
+        var layer = await http.GetAsync("/api/models/small/layers/nope/units/0");
+        Assert.Equal(HttpStatusCode.NotFound, layer.StatusCode);
+        Assert.Equal("application/problem+json", layer.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("no layer 'nope'", await layer.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/models/small/layers/Relu_20/units/999")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/models/small/layers/Relu_20/units/0/lenses/xray")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/models/nothing")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/models/small/layers/Relu_20/units/007")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/models/small/layers/..%2f..%2fetc/units/0")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsJsonAsync("/api/jobs", new { model = "small", options = new { steps = 0 } })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_reports_the_device_and_metrics_count_the_renders()
+    {
+        var health = await http.GetFromJsonAsync<JsonElement>("/healthz");
+        Assert.Equal("Healthy", health.GetProperty("status").GetString());
+        Assert.Equal("cpu", health.GetProperty("checks").GetProperty("render").GetProperty("data").GetProperty("device").GetString());
+
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("microscope_lenses_rendered", metrics);
+        Assert.Contains("microscope_render_duration", metrics);
+    }
+}
