@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microscope.Farm.Storage;
 using Microscope.Inference;
 using Microscope.Onnx;
@@ -7,7 +6,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Microscope.Farm.Rendering;
 
-/// <summary>A model version ready to render: composed with its preprocessing, cataloged, with sessions on this silo's device.</summary>
+/// <summary>
+/// A model version ready to render: composed with its preprocessing, cataloged, with sessions on
+/// this silo's device. Shared by every render slot: nothing in it changes after loading (the lenses
+/// clone the graph before they change it, and each render makes and disposes its own sessions).
+/// </summary>
 public sealed record LoadedModel(string Id, string Version, ModelManifest Manifest, VisionGraph Vision, LayerCatalog Catalog, SessionFactory Sessions)
 {
     public Layer Layer(string id) => Catalog.Find(id);
@@ -17,86 +20,88 @@ public sealed record LoadedModel(string Id, string Version, ModelManifest Manife
 }
 
 /// <summary>
-/// Model packages fetched from the lens store into a local folder, loaded once per version and kept
-/// (a few at a time). A package is downloaded into a temporary folder and renamed into place, so a
-/// half-downloaded package is never used; concurrent callers share one download.
+/// Model packages fetched from the lens store into a local folder and loaded once per version; the
+/// <paramref name="capacity"/> most recently used stay loaded. Safe for concurrent render slots:
+/// callers asking for the same version share one download and one load (a failed load is not
+/// remembered, so the next caller tries again).
 /// </summary>
 public sealed class ModelCache(ILensStore store, string folder, SessionSettings sessions, ILogger<ModelCache> logger, int capacity = 4)
 {
-    private readonly ConcurrentDictionary<(string Model, string Version), Lazy<Task<LoadedModel>>> loaded = new();
-    private readonly ConcurrentQueue<(string Model, string Version)> order = new();
+    private readonly Lock gate = new();
+    private readonly Dictionary<(string Model, string Version), Entry> entries = [];
+    private readonly ModelDownloader downloader = new(store, folder);
+    private long clock;
+
+    /// <summary>
+    /// One factory for every model: it holds no sessions (each render creates and disposes its own),
+    /// only the settings and whether CUDA failed to load, so sharing it across slots is safe.
+    /// </summary>
     private readonly SessionFactory factory = new(sessions, logger);
+
+    /// <summary>Where packages are kept on this silo: {folder}/{model}/{version}/.</summary>
+    public string Folder => folder;
+
+    /// <summary>The loaded (or loading) versions, most recently used first.</summary>
+    public IReadOnlyList<(string Model, string Version)> Loaded
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. entries.OrderByDescending(e => e.Value.LastUsed).Select(e => e.Key)];
+            }
+        }
+    }
 
     public Task<LoadedModel> GetAsync(string model, string version, CancellationToken cancellationToken = default)
     {
-        var key = (model, version);
-        var entry = loaded.GetOrAdd(key, k => new Lazy<Task<LoadedModel>>(() => LoadAsync(k.Model, k.Version)));
-        if (entry.IsValueCreated && entry.Value.IsFaulted)
+        Task<LoadedModel> load;
+        lock (gate)
         {
-            // A failed load (storage away) is tried again next time, not remembered.
-            loaded.TryRemove(new KeyValuePair<(string, string), Lazy<Task<LoadedModel>>>(key, entry));
-            entry = loaded.GetOrAdd(key, k => new Lazy<Task<LoadedModel>>(() => LoadAsync(k.Model, k.Version)));
+            var key = (model, version);
+            if (!entries.TryGetValue(key, out var entry) || entry.Load.IsFaulted || entry.Load.IsCanceled)
+            {
+                // Task.Run: nothing of the load runs under the lock. The load ignores this caller's
+                // cancellation, since other callers may be waiting for the same load.
+                entries[key] = entry = new Entry(Task.Run(() => LoadAsync(model, version)));
+            }
+
+            entry.LastUsed = ++clock;
+            load = entry.Load;
+            EvictLeastRecentlyUsed();
         }
 
-        return entry.Value.WaitAsync(cancellationToken);
+        return load.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Forgets the least recently used versions beyond capacity. A render still holding one keeps it
+    /// alive until it finishes; nothing native needs disposing.
+    /// </summary>
+    private void EvictLeastRecentlyUsed()
+    {
+        while (entries.Count > Math.Max(1, capacity))
+        {
+            var oldest = entries.MinBy(e => e.Value.LastUsed).Key;
+            entries.Remove(oldest);
+            logger.LogInformation("Unloaded model {Model} version {Version} (least recently used of {Capacity})", oldest.Model, oldest.Version, capacity);
+        }
     }
 
     private async Task<LoadedModel> LoadAsync(string model, string version)
     {
-        var local = await FetchAsync(model, version);
+        var local = await downloader.FetchAsync(model, version);
         var manifest = ModelManifest.Load(Path.Combine(local, ModelPackages.ManifestFile));
         var vision = OrganismRegistry.Compose(manifest);
         var catalog = LayerCatalogBuilder.Build(manifest, vision, factory);
-        order.Enqueue((model, version));
-        while (order.Count > capacity && order.TryDequeue(out var old))
-        {
-            loaded.TryRemove(old, out _);
-        }
-
         logger.LogInformation("Loaded model {Model} version {Version} from {Folder} ({Layers} layers)", model, version, local, catalog.Layers.Count);
         return new LoadedModel(model, version, manifest, vision, catalog, factory);
     }
 
-    private async Task<string> FetchAsync(string model, string version)
+    private sealed class Entry(Task<LoadedModel> load)
     {
-        var target = Path.Combine(folder, LensPaths.Segment(model, "model"), LensPaths.Segment(version, "version"));
-        if (File.Exists(Path.Combine(target, ModelPackages.ManifestFile)))
-        {
-            return target;
-        }
+        public Task<LoadedModel> Load { get; } = load;
 
-        var manifest = await store.GetAsync(LensPaths.Model(model, version, ModelPackages.ManifestFile))
-            ?? throw new FarmNotFoundException($"model '{model}' version {version} is not in the lens store ({store.Describe}); register it again.");
-        var temp = target + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(temp);
-        try
-        {
-            foreach (var file in new[] { ModelPackages.ModelFile, ModelPackages.PreprocessingFile })
-            {
-                if (await store.GetAsync(LensPaths.Model(model, version, file)) is { } blob)
-                {
-                    await File.WriteAllBytesAsync(Path.Combine(temp, file), blob.Content.ToArray());
-                }
-            }
-
-            await File.WriteAllBytesAsync(Path.Combine(temp, ModelPackages.ManifestFile), manifest.Content.ToArray());
-            try
-            {
-                Directory.Move(temp, target);
-            }
-            catch (IOException) when (File.Exists(Path.Combine(target, ModelPackages.ManifestFile)))
-            {
-                // Another process fetched it first.
-            }
-        }
-        finally
-        {
-            if (Directory.Exists(temp))
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-        }
-
-        return target;
+        public long LastUsed { get; set; }
     }
 }

@@ -21,6 +21,19 @@ public static class ModelPackages
     public const string ManifestFile = "manifest.json";
     public const string CatalogFile = "catalog.json";
 
+    /// <summary>Publishes a built-in organism ("resnet18") from <paramref name="registry"/> (the one beside the program by default).</summary>
+    public static Task<ModelInfo> PublishOrganismAsync(ILensStore store, string id, OrganismRegistry? registry = null, CancellationToken cancellationToken = default) =>
+        Ids.IsValid(id)
+            ? PublishAsync(store, (registry ?? OrganismRegistry.Default).Resolve(id), cancellationToken)
+            : throw new ModelFormatException($"'{id}' is not an organism id (letters, digits, '.', '_' and '-'); publish a file with {nameof(PublishFileAsync)}.");
+
+    /// <summary>
+    /// Publishes an ONNX file with its manifest: <paramref name="manifestPath"/>, else a
+    /// "*.manifest.json" beside the file, else one inferred (its guesses become the model's notes).
+    /// </summary>
+    public static Task<ModelInfo> PublishFileAsync(ILensStore store, string onnxPath, string? manifestPath = null, CancellationToken cancellationToken = default) =>
+        PublishAsync(store, OrganismRegistry.Default.Resolve(Path.GetFullPath(onnxPath), manifestPath), cancellationToken);
+
     /// <summary>Validates, catalogs and stores the model; returns what the model grain holds.</summary>
     public static async Task<ModelInfo> PublishAsync(ILensStore store, ModelManifest manifest, CancellationToken cancellationToken = default)
     {
@@ -47,7 +60,7 @@ public static class ModelPackages
         await store.PutIfAbsentAsync(LensPaths.Model(manifest.Id, version, ManifestFile), manifestJson, ContentTypes.Json, cancellationToken);
         return new ModelInfo(manifest.Id, version, catalog.Title, catalog.Source,
             [.. catalog.Layers.Select((l, i) => new LayerInfo(l.Id, l.Op, l.Shape, i))],
-            LensPaths.ModelPrefix(manifest.Id, version), lenses, notes, DateTimeOffset.UtcNow);
+            LensPaths.ModelPrefix(manifest.Id, version), lenses, [.. manifest.Assumptions, .. notes], DateTimeOffset.UtcNow);
     }
 
     /// <summary>16 hex digits of SHA-256 over the model, the preprocessing model and the manifest, each length-prefixed.</summary>
