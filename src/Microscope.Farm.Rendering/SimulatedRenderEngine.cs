@@ -1,13 +1,17 @@
+using Microscope.Farm.Storage;
 using Microscope.Lenses;
+using Microsoft.Extensions.Logging;
 
 namespace Microscope.Farm.Rendering;
 
 /// <summary>
 /// A simulated device: each item takes a fixed time and no CPU, then stores a small valid PNG and
-/// its JSON per lens, exactly where the real engine would. For scheduling benchmarks and fault
-/// drills with many silos on one machine.
+/// its JSON per lens (an empty scan per dataset shard), exactly where the real engine would, with
+/// the same skip-if-stored check and journal. For scheduling benchmarks and fault drills with many
+/// silos on one machine.
 /// </summary>
-public sealed class SimulatedRenderEngine(Storage.ILensStore store, TimeSpan renderTime, string? journalFolder = null) : StoredRenderEngine(store, journalFolder)
+public sealed class SimulatedRenderEngine(ILensStore store, TimeSpan renderTime, string? journalFolder = null, ILogger<SimulatedRenderEngine>? logger = null)
+    : StoredRenderEngine(store, journalFolder, logger)
 {
     protected override async Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {
@@ -17,10 +21,10 @@ public sealed class SimulatedRenderEngine(Storage.ILensStore store, TimeSpan ren
         return ([.. units.Select(u => new RenderedLens(u, Swatch(u), new Dictionary<string, double> { ["simulated"] = 1 }))], item.Options.Steps);
     }
 
-    protected override async Task<WorkResult> ShardAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
+    protected override async Task<DatasetShardFile> ScanShardAsync(WorkItem item, CancellationToken cancellationToken)
     {
         await Task.Delay(renderTime, cancellationToken);
-        return new WorkResult([], true, renderTime.TotalSeconds, 0);
+        return new DatasetShardFile(0, [], []);
     }
 
     /// <summary>An 8×8 swatch whose colour follows the unit, so different units are different images.</summary>

@@ -1,33 +1,72 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Microscope.Farm.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Microscope.Farm.Rendering;
 
 /// <summary>
 /// What every engine does around the render itself: it first looks whether every output of the item
 /// is stored already (then it renders nothing and reports what is there: a retried or resumed item is
-/// never rendered twice), and afterwards stores each image, then its JSON (the JSON's presence means
-/// the lens is complete), and appends a line to the render journal.
+/// never rendered twice, even when the job lost the news of its completion), and afterwards stores
+/// each image, then its JSON (the JSON's presence means the lens is complete), and appends a line to
+/// the render journal. Storage errors propagate as they are, for the worker to classify.
 /// </summary>
-public abstract class StoredRenderEngine(ILensStore store, string? journalFolder) : IRenderEngine
+public abstract class StoredRenderEngine(ILensStore store, string? journalFolder, ILogger? logger = null) : IRenderEngine
 {
-    private static readonly object JournalLock = new();
+    private readonly ILogger logger = logger ?? NullLogger.Instance;
 
     protected ILensStore Store { get; } = store;
 
+    /// <summary>Where actual renders are recorded; null when not configured.</summary>
+    public RenderJournal? Journal { get; } = journalFolder is null ? null : new RenderJournal(journalFolder);
+
     public async Task<WorkResult> RenderAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {
-        if (item.Kind == WorkKind.DatasetShard)
+        // The planner normalizes options already; doing it here too keeps every stored name a
+        // function of what the lens really uses, whoever made the item.
+        item = item with { Options = item.Options.For(item.Lens) };
+        if (item.Kind == WorkKind.DatasetMerge && item.Units.Count == 0)
         {
-            return await ShardAsync(item, steps, cancellationToken);
+            throw new RenderInputException($"{item.Describe()}: a dataset merge renders units, and this one names none.");
         }
 
-        var outputs = Outputs(item);
-        var existing = await ReadExistingAsync(outputs, cancellationToken);
-        if (existing is not null)
+        return item.Kind == WorkKind.DatasetShard
+            ? await ShardAsync(item, cancellationToken)
+            : await LensesAsync(item, steps, cancellationToken);
+    }
+
+    /// <summary>Renders the item's lenses (one per unit, or one for the layer).</summary>
+    protected abstract Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken);
+
+    /// <summary>Scans one dataset shard: the layer's mergeable per-unit state.</summary>
+    protected abstract Task<DatasetShardFile> ScanShardAsync(WorkItem item, CancellationToken cancellationToken);
+
+    /// <summary>The image and JSON path of every lens the item produces.</summary>
+    public static IReadOnlyList<(int Unit, string Image, string Data)> Outputs(WorkItem item)
+    {
+        var hash = item.Options.For(item.Lens).Hash();
+        if (item.Units.Count == 0)
         {
+            return [(-1, LensPaths.LayerLens(item.Model, item.ModelVersion, item.Layer, item.Lens, hash, "png"), LensPaths.LayerLens(item.Model, item.ModelVersion, item.Layer, item.Lens, hash, "json"))];
+        }
+
+        return [.. item.Units.Select(u => (u,
+            LensPaths.UnitLens(item.Model, item.ModelVersion, item.Layer, u, item.Lens, hash, "png"),
+            LensPaths.UnitLens(item.Model, item.ModelVersion, item.Layer, u, item.Lens, hash, "json")))];
+    }
+
+    /// <summary>Where a dataset shard item stores its scan.</summary>
+    public static string ShardPath(WorkItem item) =>
+        LensPaths.DatasetShard(item.Model, item.ModelVersion, item.Layer, item.Options.For(item.Lens).Hash(), item.Shard, item.Shards);
+
+    private async Task<WorkResult> LensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
+    {
+        var outputs = Outputs(item);
+        if (await ReadExistingAsync(outputs, cancellationToken) is { } existing)
+        {
+            logger.LogDebug("{Item}: every output is stored already; nothing rendered", item.Describe());
             return new WorkResult(existing, false, 0, 0);
         }
 
@@ -39,32 +78,30 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
             activity?.SetTag(FarmTelemetry.Tags.Lens, item.Lens).SetTag("microscope.store", Store.Describe).SetTag("microscope.files", lenses.Count * 2);
             foreach (var lens in lenses)
             {
-                records.Add(await StoreAsync(item, lens, cancellationToken));
+                records.Add(await StoreAsync(item, outputs, lens, cancellationToken));
             }
         }
 
-        Journal(item);
+        Journal?.Append(item);
+        logger.LogInformation("{Item}: {Lenses} lenses rendered and stored in {Seconds:F1} s", item.Describe(), records.Count, watch.Elapsed.TotalSeconds);
         return new WorkResult(records, true, watch.Elapsed.TotalSeconds, optimizationSteps);
     }
 
-    /// <summary>Renders the item's lenses (one per unit, or one for the layer).</summary>
-    protected abstract Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken);
-
-    /// <summary>Scans one dataset shard and stores its mergeable statistics.</summary>
-    protected abstract Task<WorkResult> ShardAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken);
-
-    /// <summary>The image and JSON path of every lens the item produces.</summary>
-    public static IReadOnlyList<(int Unit, string Image, string Data)> Outputs(WorkItem item)
+    private async Task<WorkResult> ShardAsync(WorkItem item, CancellationToken cancellationToken)
     {
-        var hash = item.Options.Hash();
-        if (item.Units.Count == 0)
+        var path = ShardPath(item);
+        if (await Store.ExistsAsync(path, cancellationToken))
         {
-            return [(-1, LensPaths.LayerLens(item.Model, item.ModelVersion, item.Layer, item.Lens, hash, "png"), LensPaths.LayerLens(item.Model, item.ModelVersion, item.Layer, item.Lens, hash, "json"))];
+            logger.LogDebug("{Item}: the shard is stored already; nothing scanned", item.Describe());
+            return new WorkResult([], false, 0, 0);
         }
 
-        return [.. item.Units.Select(u => (u,
-            LensPaths.UnitLens(item.Model, item.ModelVersion, item.Layer, u, item.Lens, hash, "png"),
-            LensPaths.UnitLens(item.Model, item.ModelVersion, item.Layer, u, item.Lens, hash, "json")))];
+        var watch = Stopwatch.StartNew();
+        var shard = await ScanShardAsync(item, cancellationToken);
+        await Store.PutIfAbsentAsync(path, JsonSerializer.SerializeToUtf8Bytes(shard, LensDocument.Json), ContentTypes.Json, cancellationToken);
+        Journal?.Append(item);
+        logger.LogInformation("{Item}: {Images} images scanned in {Seconds:F1} s", item.Describe(), shard.Images, watch.Elapsed.TotalSeconds);
+        return new WorkResult([], true, watch.Elapsed.TotalSeconds, 0);
     }
 
     private async Task<IReadOnlyList<LensRecord>?> ReadExistingAsync(IReadOnlyList<(int Unit, string Image, string Data)> outputs, CancellationToken cancellationToken)
@@ -72,6 +109,7 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
         var records = new List<LensRecord>();
         foreach (var (unit, image, data) in outputs)
         {
+            // The JSON is stored after its image, so its presence means both are there.
             if (await Store.GetAsync(data, cancellationToken) is not { } blob)
             {
                 return null;
@@ -84,34 +122,20 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
         return records;
     }
 
-    private async Task<LensRecord> StoreAsync(WorkItem item, RenderedLens lens, CancellationToken cancellationToken)
+    private async Task<LensRecord> StoreAsync(WorkItem item, IReadOnlyList<(int Unit, string Image, string Data)> outputs, RenderedLens lens, CancellationToken cancellationToken)
     {
         var hash = item.Options.Hash();
-        var (_, image, data) = Outputs(item).First(o => o.Unit == lens.Unit);
+        var (_, image, data) = outputs.FirstOrDefault(o => o.Unit == lens.Unit);
+        if (image is null)
+        {
+            throw new InvalidOperationException($"{item.Describe()}: the engine rendered unit {lens.Unit}, which the item does not ask for.");
+        }
+
         var now = DateTimeOffset.UtcNow;
         var payload = lens.Data is null ? (JsonElement?)null : JsonSerializer.SerializeToElement(lens.Data, LensDocument.Json);
         var document = new LensDocument(item.Model, item.ModelVersion, item.Layer, lens.Unit < 0 ? null : lens.Unit, item.Lens, hash, item.Options, lens.Quality, now, payload);
         await Store.PutIfAbsentAsync(image, lens.Png, ContentTypes.Png, cancellationToken);
         await Store.PutIfAbsentAsync(data, JsonSerializer.SerializeToUtf8Bytes(document, LensDocument.Json), ContentTypes.Json, cancellationToken);
         return new LensRecord(item.Lens, lens.Unit, hash, image, data, lens.Quality, now, item.Options, item.ModelVersion);
-    }
-
-    /// <summary>One line per actual render, in a file of this process's own (appends from several processes to one file may interleave).</summary>
-    protected void Journal(WorkItem item)
-    {
-        if (journalFolder is null)
-        {
-            return;
-        }
-
-        Directory.CreateDirectory(journalFolder);
-        var journalPath = Path.Combine(journalFolder, $"renders-{Environment.ProcessId}.tsv");
-        var line = string.Create(CultureInfo.InvariantCulture,
-            $"{DateTimeOffset.UtcNow:O}\t{Environment.ProcessId}\t{item.Job}\t{item.Index}\t{item.Kind}\t{item.Layer}\t{item.Lens}\t{string.Join(",", item.Units)}\n");
-        lock (JournalLock)
-        {
-            using var file = new FileStream(journalPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-            file.Write(System.Text.Encoding.UTF8.GetBytes(line));
-        }
     }
 }

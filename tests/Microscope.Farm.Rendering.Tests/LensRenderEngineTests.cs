@@ -1,169 +1,158 @@
 using System.Text.Json;
 using Microscope.Farm.Storage;
-using Microscope.Inference;
-using Microscope.Lenses;
-using Microscope.Lenses.DatasetExamples;
-using Microscope.Onnx;
-using Microscope.Organisms;
-using Microscope.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
 using SkiaSharp;
 
 namespace Microscope.Farm.Rendering.Tests;
 
-/// <summary>The lens engine on a small real model: every lens stored where the paths say, nothing rendered twice.</summary>
-public sealed class LensRenderEngineTests : IDisposable
+/// <summary>The lens engine on a small real model: every lens stored where the paths say, with its figures, and nothing rendered twice.</summary>
+public sealed class LensRenderEngineTests(RenderFixture fixture) : IClassFixture<RenderFixture>
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-render-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly FileSystemLensStore store;
-    private readonly ModelInfo model;
-    private readonly string dataset;
-    private readonly LensRenderEngine engine;
-
-    public LensRenderEngineTests()
-    {
-        Directory.CreateDirectory(folder);
-        store = new FileSystemLensStore(Path.Combine(folder, "lenses"));
-        var path = Path.Combine(folder, "small.onnx");
-        File.WriteAllBytes(path, OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
-        model = ModelPackages.PublishAsync(store, OrganismRegistry.Default.Resolve(path)).GetAwaiter().GetResult();
-        dataset = Path.Combine(folder, "images");
-        Directory.CreateDirectory(dataset);
-        for (var i = 0; i < 10; i++)
-        {
-            File.WriteAllBytes(Path.Combine(dataset, $"img{i}.png"), Png.Encode(Noise(i, 32), 32, 32));
-        }
-
-        File.WriteAllText(Path.Combine(dataset, "broken.png"), "not an image");
-        engine = Engine(Path.Combine(folder, "journal"));
-    }
-
-    public void Dispose() => Directory.Delete(folder, recursive: true);
-
-    private LensRenderEngine Engine(string? journal) => new(store,
-        new ModelCache(store, Path.Combine(folder, "cache-" + Guid.NewGuid().ToString("N")[..4]), new SessionSettings(), NullLogger<ModelCache>.Instance),
-        new RenderEngineOptions { Datasets = new Dictionary<string, string> { ["default"] = dataset }, JournalFolder = journal, ScanBatch = 4 });
-
-    private WorkItem Item(string lens, IReadOnlyList<int> units, string? layer = null, WorkKind kind = WorkKind.Render, int shard = 0, int shards = 1) =>
-        new("job-1", 0, kind, model.Id, model.Version, layer ?? model.Layers[4].Id, lens, units,
-            new LensOptions { Steps = 6, Size = 32, DiversityImages = 2, Top = 3 }.For(lens), shard, shards, []);
-
-    [Fact]
-    public async Task Publishing_twice_is_one_version_with_its_files_and_catalog()
-    {
-        var again = await ModelPackages.PublishAsync(store, OrganismRegistry.Default.Resolve(Path.Combine(folder, "small.onnx")));
-        Assert.Equal(model.Version, again.Version);
-        Assert.Matches("^[0-9a-f]{16}$", model.Version);
-        Assert.Equal(8, model.Layers.Count);
-        Assert.Equal(47, model.TotalUnits);
-        Assert.Equal(FarmLenses.All.Select(l => l.Name), model.Lenses);
-        foreach (var file in new[] { ModelPackages.ModelFile, ModelPackages.ManifestFile, ModelPackages.CatalogFile })
-        {
-            Assert.True(await store.ExistsAsync(LensPaths.Model(model.Id, model.Version, file)), file);
-        }
-    }
+    private readonly ILensStore store = fixture.Store;
 
     [Theory]
-    [InlineData("featurevis")]
-    [InlineData("neuron")]
-    [InlineData("negative")]
-    [InlineData("diversity")]
-    [InlineData("tuning")]
-    public async Task Unit_lenses_are_stored_as_png_and_json_with_their_figures(string lens)
+    [InlineData("featurevis", "objectiveAfter")]
+    [InlineData("neuron", "objectiveAfter")]
+    [InlineData("negative", "objectiveAfter")]
+    [InlineData("diversity", "objectiveAfter")]
+    [InlineData("tuning", "peak")]
+    public async Task Unit_lenses_are_stored_as_png_and_json_with_their_figures(string lens, string figure)
     {
-        var item = Item(lens, [0, 2]);
-        var result = await engine.RenderAsync(item, null, CancellationToken.None);
+        var item = fixture.Item(lens, [0, 2]);
+        var result = await fixture.Engine().RenderAsync(item, null, CancellationToken.None);
 
         Assert.True(result.Rendered);
         Assert.Equal([0, 2], result.Lenses.Select(l => l.Unit));
         foreach (var record in result.Lenses)
         {
-            Assert.Equal(LensPaths.UnitLens(model.Id, model.Version, item.Layer, record.Unit, lens, item.Options.Hash(), "png"), record.ImagePath);
-            using var bitmap = SKBitmap.Decode((await store.GetAsync(record.ImagePath))!.Content.ToArray());
-            Assert.True(bitmap.Width > 0);
+            var hash = item.Options.For(lens).Hash();
+            Assert.Equal(hash, record.OptionsHash);
+            Assert.Equal(LensPaths.UnitLens(fixture.Model.Id, fixture.Model.Version, item.Layer, record.Unit, lens, hash, "png"), record.ImagePath);
+            Assert.Equal(LensPaths.UnitLens(fixture.Model.Id, fixture.Model.Version, item.Layer, record.Unit, lens, hash, "json"), record.DataPath);
+            var (width, _) = await DecodeAsync(record.ImagePath);
+            Assert.True(width > 0);
+
             using var json = JsonDocument.Parse((await store.GetAsync(record.DataPath!))!.Content);
-            Assert.Equal(lens, json.RootElement.GetProperty("lens").GetString());
-            Assert.Equal(record.Unit, json.RootElement.GetProperty("unit").GetInt32());
-            Assert.NotEmpty(record.Quality);
+            var root = json.RootElement;
+            Assert.Equal(lens, root.GetProperty("lens").GetString());
+            Assert.Equal(record.Unit, root.GetProperty("unit").GetInt32());
+            Assert.Equal(fixture.Model.Version, root.GetProperty("modelVersion").GetString());
+            Assert.Equal(record.Quality[figure], root.GetProperty("quality").GetProperty(figure).GetDouble());
+            Assert.True(double.IsFinite(record.Quality[figure]));
         }
     }
 
-    [Theory]
-    [InlineData("deepdream")]
-    [InlineData("caricature")]
-    public async Task Layer_lenses_are_stored_once_for_the_layer(string lens)
+    [Fact]
+    public async Task Feature_visualizations_climb_their_objective_and_record_each_images_figures()
     {
-        var result = await engine.RenderAsync(Item(lens, []), null, CancellationToken.None);
+        var result = await fixture.Engine().RenderAsync(fixture.Item("diversity", [1], seed: 2), null, CancellationToken.None);
+        var record = Assert.Single(result.Lenses);
+
+        Assert.True(record.Quality["objectiveAfter"] > record.Quality["objectiveBefore"]);
+        Assert.True(double.IsFinite(record.Quality["spatialMaximum"]));
+        Assert.Equal(6 * 1, result.OptimizationSteps);
+
+        // A sheet of the unit's two images side by side (4-pixel gaps); each image's figures in the data.
+        var (width, height) = await DecodeAsync(record.ImagePath);
+        Assert.Equal((2 * (RenderFixture.Size + 4)) + 4, width);
+        Assert.Equal(RenderFixture.Size + 8, height);
+        using var json = JsonDocument.Parse((await store.GetAsync(record.DataPath!))!.Content);
+        var images = json.RootElement.GetProperty("data").GetProperty("images");
+        Assert.Equal(2, images.GetArrayLength());
+        Assert.All(images.EnumerateArray(), i => Assert.True(i.GetProperty("spatialMaximum").GetDouble() is var m && double.IsFinite(m)));
+    }
+
+    [Theory]
+    [InlineData("deepdream", "size")]
+    [InlineData("caricature", "objectiveAfter")]
+    public async Task Layer_lenses_are_stored_once_for_the_layer(string lens, string figure)
+    {
+        var item = fixture.Item(lens, []);
+        var result = await fixture.Engine().RenderAsync(item, null, CancellationToken.None);
+
         var record = Assert.Single(result.Lenses);
         Assert.Equal(-1, record.Unit);
-        Assert.Contains($"/layers/{model.Layers[4].Id}/{lens}/", record.ImagePath, StringComparison.Ordinal);
-        Assert.True(await store.ExistsAsync(record.ImagePath));
+        Assert.Equal(LensPaths.LayerLens(fixture.Model.Id, fixture.Model.Version, item.Layer, lens, item.Options.Hash(), "png"), record.ImagePath);
+        Assert.True((await DecodeAsync(record.ImagePath)).Width > 0);
+        using var json = JsonDocument.Parse((await store.GetAsync(record.DataPath!))!.Content);
+        Assert.False(json.RootElement.TryGetProperty("unit", out _));
+        Assert.True(double.IsFinite(record.Quality[figure]));
     }
 
     [Fact]
     public async Task An_item_whose_outputs_are_stored_is_not_rendered_again()
     {
-        var journal = Path.Combine(folder, "journal");
-        var first = await engine.RenderAsync(Item("featurevis", [1, 3]), null, CancellationToken.None);
-        var second = await Engine(journal).RenderAsync(Item("featurevis", [1, 3]), null, CancellationToken.None);
+        var journal = fixture.NewFolder("journal");
+        var item = fixture.Item("featurevis", [1, 3], seed: 3);
+        var first = await fixture.Engine(journal).RenderAsync(item, null, CancellationToken.None);
+        var steps = new List<int>();
+        var second = await fixture.Engine(journal).RenderAsync(item, new SynchronousProgress(steps.Add), CancellationToken.None);
 
         Assert.True(first.Rendered);
         Assert.False(second.Rendered);
-        Assert.Equal(first.Lenses.Select(l => (l.ImagePath, l.Quality["objectiveAfter"])), second.Lenses.Select(l => (l.ImagePath, l.Quality["objectiveAfter"])));
-        Assert.Single(Directory.GetFiles(journal).SelectMany(File.ReadAllLines));
+        Assert.Empty(steps);
+        Assert.Equal(first.Lenses.Select(l => (l.Unit, l.ImagePath, l.DataPath, l.OptionsHash, l.Quality["objectiveAfter"])),
+            second.Lenses.Select(l => (l.Unit, l.ImagePath, l.DataPath, l.OptionsHash, l.Quality["objectiveAfter"])));
+
+        // One journal line, for the render; its fields name the item.
+        var line = Assert.Single(RenderJournal.Read(journal));
+        Assert.Equal(["job-1", "0", "Render", item.Layer, "featurevis", "1,3"], line[2..8]);
+        Assert.Equal(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), line[1]);
     }
 
     [Fact]
-    public async Task Dataset_shards_merged_equal_one_unsharded_scan()
+    public async Task A_partly_stored_item_is_rendered_and_reports_every_unit()
     {
-        var layer = model.Layers[4];
-        foreach (var shard in new[] { 0, 1, 2 })
-        {
-            await engine.RenderAsync(Item("dataset-examples", [], layer.Id, WorkKind.DatasetShard, shard, 3), null, CancellationToken.None);
-        }
+        var engine = fixture.Engine();
+        await engine.RenderAsync(fixture.Item("neuron", [4], seed: 4), null, CancellationToken.None);
 
-        var merged = await engine.RenderAsync(Item("dataset-examples", [0, 1, 2, 3, 4, 5], layer.Id, WorkKind.DatasetMerge, 0, 3), null, CancellationToken.None);
+        var both = await engine.RenderAsync(fixture.Item("neuron", [4, 5], seed: 4), null, CancellationToken.None);
 
-        var loaded = await new ModelCache(store, Path.Combine(folder, "cache-x"), new SessionSettings(), NullLogger<ModelCache>.Instance).GetAsync(model.Id, model.Version);
-        var whole = DatasetScanner.Scan(loaded.Vision, [loaded.Layer(layer.Id)], dataset, DatasetScanner.Files(dataset), loaded.ForwardSize, 3, 4, loaded.Sessions);
-        Assert.Equal(10, (int)merged.Lenses[0].Quality["images"]);
-        Assert.Equal(1, (int)merged.Lenses[0].Quality["skipped"]);
-        foreach (var record in merged.Lenses)
-        {
-            var expected = whole.Layers[0].Units[record.Unit];
-            using var json = JsonDocument.Parse((await store.GetAsync(record.DataPath!))!.Content);
-            var top = json.RootElement.GetProperty("data").GetProperty("top").EnumerateArray().Select(e => (e.GetProperty("image").GetString()!, e.GetProperty("activation").GetDouble())).ToList();
-            Assert.Equal(expected.Top.Select(e => (e.Image, e.Activation)), top);
-            Assert.Equal(expected.Mean, record.Quality["mean"], 9);
-            Assert.Equal(expected.StandardDeviation, record.Quality["std"], 9);
-        }
+        Assert.True(both.Rendered);
+        Assert.Equal([4, 5], both.Lenses.Select(l => l.Unit));
+        Assert.True(await store.ExistsAsync(both.Lenses[1].DataPath!));
     }
 
     [Fact]
-    public async Task An_unknown_dataset_is_a_request_error_not_a_retry()
+    public async Task Options_a_lens_ignores_do_not_change_its_stored_name()
     {
-        var item = Item("dataset-examples", [], null, WorkKind.DatasetShard, 0, 2) with { Options = new LensOptions { Dataset = "nowhere" }.For("dataset-examples") };
-        var error = await Assert.ThrowsAsync<RenderInputException>(() => engine.RenderAsync(item, null, CancellationToken.None));
-        Assert.Contains("no dataset 'nowhere'", error.Message);
+        var item = fixture.Item("featurevis", [0], seed: 5);
+        var noisy = item with { Options = item.Options with { Top = 99, Family = "hue", DiversityImages = 7 } };
+
+        var result = await fixture.Engine().RenderAsync(noisy, null, CancellationToken.None);
+
+        Assert.Equal(item.Options.Hash(), result.Lenses[0].OptionsHash);
+        Assert.Equal(item.Options, result.Lenses[0].Options);
     }
 
     [Fact]
-    public async Task The_simulated_engine_takes_its_time_and_stores_valid_images()
+    public async Task A_model_version_missing_from_the_store_is_not_found()
     {
-        var simulated = new SimulatedRenderEngine(store, TimeSpan.FromMilliseconds(50));
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        var result = await simulated.RenderAsync(Item("featurevis", [7, 8], model.Layers[5].Id), null, CancellationToken.None);
-
-        Assert.True(watch.ElapsedMilliseconds >= 45);
-        Assert.Equal(2, result.Lenses.Count);
-        using var bitmap = SKBitmap.Decode((await store.GetAsync(result.Lenses[0].ImagePath))!.Content.ToArray());
-        Assert.Equal(8, bitmap.Width);
-        Assert.False((await simulated.RenderAsync(Item("featurevis", [7, 8], model.Layers[5].Id), null, CancellationToken.None)).Rendered);
+        var item = fixture.Item("featurevis", [0]) with { ModelVersion = "0123456789abcdef" };
+        var error = await Assert.ThrowsAsync<FarmNotFoundException>(() => fixture.Engine().RenderAsync(item, null, CancellationToken.None));
+        Assert.Contains("0123456789abcdef", error.Message);
     }
 
-    private static float[] Noise(int seed, int size)
+    [Fact]
+    public async Task Cancellation_stops_a_render_and_stores_nothing()
     {
-        var random = new Random(seed);
-        return [.. Enumerable.Range(0, 3 * size * size).Select(_ => (float)random.NextDouble())];
+        using var cancel = new CancellationTokenSource();
+        var item = fixture.Item("featurevis", [3], seed: 6);
+        item = item with { Options = item.Options with { Steps = 10_000 } };
+        var render = fixture.Engine().RenderAsync(item, new SynchronousProgress(_ => cancel.Cancel()), cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => render);
+        Assert.False(await store.ExistsAsync(StoredRenderEngine.Outputs(item)[0].Data));
+    }
+
+    private async Task<(int Width, int Height)> DecodeAsync(string path)
+    {
+        using var bitmap = SKBitmap.Decode((await store.GetAsync(path))!.Content.ToArray());
+        Assert.NotNull(bitmap);
+        return (bitmap.Width, bitmap.Height);
+    }
+
+    private sealed class SynchronousProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
     }
 }
