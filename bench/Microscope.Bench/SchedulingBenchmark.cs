@@ -22,6 +22,7 @@ internal static class SchedulingBenchmark
         var seconds = Option(args, "--seconds", 6);
         var renderMs = Option(args, "--render-ms", 50);
         var silos = Silos(args);
+        var records = !args.Contains("--without-records");
         var poll = TimeSpan.FromMilliseconds(10);
         var maxPoll = TimeSpan.FromMilliseconds(50);
         if (Console.IsOutputRedirected)
@@ -33,26 +34,33 @@ internal static class SchedulingBenchmark
         AnsiConsole.MarkupLine($"[bold]Scheduling efficiency[/]: simulated device ({Ms(renderMs)} ms a render, no CPU), {slots} slot(s) a silo, one lens per item, " +
             $"a job of about {Ms(seconds)} s at the ideal rate after a warm-up job; all silos in this process on {Environment.ProcessorCount} cores, memory grain storage, " +
             $"poll {poll.TotalMilliseconds} ms (idle up to {maxPoll.TotalMilliseconds} ms)");
+        if (!records)
+        {
+            AnsiConsole.MarkupLine("[yellow]Ablation: renders report no lenses, so the layer and unit grains are never called. Not the farm's figure.[/]");
+        }
+
         var results = new List<SchedulingResult>();
         foreach (var count in silos)
         {
-            var run = new SchedulingRun(count, slots, TimeSpan.FromMilliseconds(renderMs), poll, maxPoll);
+            var load = LoadAverage();
+            var run = new SchedulingRun(count, slots, TimeSpan.FromMilliseconds(renderMs), poll, maxPoll, records);
             var result = run.MeasureAsync(seconds).GetAwaiter().GetResult();
             results.Add(result);
-            AnsiConsole.MarkupLine($"  {count} silo(s): {result.Items} items in {result.Seconds:F2} s");
+            AnsiConsole.MarkupLine($"  {count} silo(s): {result.Items} items in {result.Seconds:F2} s; machine load average {load} before, {LoadAverage()} after");
         }
 
         var table = new Table().AddColumns("silos", "slots", "ideal/s", "achieved/s", "efficiency", "overhead/item (ms)",
-            "gap p50 (ms)", "gap p99 (ms)", "render (ms)", "cpu busy");
+            "gap mean (ms)", "gap p50 (ms)", "gap p99 (ms)", "render (ms)", "cpu busy", "cpu ms/item");
         foreach (var r in results)
         {
             table.AddRow(Text(r.Silos), Text(r.Silos * r.Slots), Ms(r.IdealPerSecond), Ms(r.AchievedPerSecond), Percent(r.Efficiency),
-                Ms(r.OverheadMs(renderMs)), Ms(r.GapP50), Ms(r.GapP99), Ms(r.RenderMean), Percent(r.CpuBusy));
+                Ms(r.OverheadMs(renderMs)), Ms(r.GapMean), Ms(r.GapP50), Ms(r.GapP99), Ms(r.RenderMean), Percent(r.CpuBusy), Ms(r.CpuMsPerItem));
         }
 
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("overhead/item = slots × elapsed / items − render ms; gap = a slot's idle time from one render's end to its next start; " +
-            "render = the simulated render as timed (the timer's lateness included); cpu busy = process CPU time / (wall time × cores).");
+            "render = the simulated render as timed (the timer's lateness included); cpu busy = process CPU time / (wall time × cores); " +
+            "cpu ms/item = the whole process's CPU time (every silo, the client) / items.");
         Verdict(results, renderMs);
         AnsiConsole.Write(CallTable(results));
         return 0;
@@ -113,6 +121,10 @@ internal static class SchedulingBenchmark
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
+
+    /// <summary>The one-minute load average: other work on the machine takes cores from the silos.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static string Met(bool met) => met ? "[green]met[/]" : "[red]not met[/]";
 

@@ -5,7 +5,7 @@ using Orleans;
 namespace Microscope.Bench.Scheduling;
 
 /// <summary>
-/// Counts grain calls by interface and method and times them twice: as the caller waits for them
+/// Counts grain calls by interface, method and the kind of caller, and times them twice: as the caller waits for them
 /// (queueing at the target, transport, serialization and the work) and as the target runs them (the
 /// work alone, its own awaited calls included). Installed as a grain call filter on every silo.
 /// </summary>
@@ -33,10 +33,22 @@ internal sealed class GrainCallProfile : IIncomingGrainCallFilter, IOutgoingGrai
         }
         finally
         {
-            var figures = calls.GetOrAdd($"{context.InterfaceMethod?.DeclaringType?.Name ?? context.InterfaceName}.{context.MethodName}", _ => new Figures());
+            var figures = calls.GetOrAdd($"{context.InterfaceMethod?.DeclaringType?.Name ?? context.InterfaceName}.{context.MethodName} ← {Caller(context)}", _ => new Figures());
             figures.Add(waited, Stopwatch.GetTimestamp() - start);
         }
     }
+
+    /// <summary>
+    /// The calling grain's type; "runtime" for Orleans' own services; "worker" for calls from outside
+    /// any grain (the render workers, and the benchmark's client asking for the job's status).
+    /// </summary>
+    private static string Caller(IGrainCallContext context) => context.SourceId?.Type.ToString() switch
+    {
+        null => "worker",
+        var type when type.StartsWith("sys.svc", StringComparison.Ordinal) => "runtime",
+        var type when type.StartsWith("sys.", StringComparison.Ordinal) => "worker",
+        var type => type,
+    };
 
     /// <summary>Counted by the target (every call reaches one); waits only where a silo made the call.</summary>
     private sealed class Figures

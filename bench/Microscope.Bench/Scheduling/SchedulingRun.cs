@@ -20,6 +20,7 @@ internal sealed record SchedulingResult(
     double GapMean,
     double RenderMean,
     double CpuBusy,
+    double CpuMsPerItem,
     long Retries,
     long LeaseExpirations,
     IReadOnlyList<(string Call, double PerItem, double WaitMs, double RunMs)> Calls)
@@ -38,7 +39,7 @@ internal sealed record SchedulingResult(
 /// job (ten items per slot) activates the directory, model and workers and lets the JIT settle; then
 /// the measured job runs, timed by the job's own clock: from its first lease to its last completion.
 /// </summary>
-internal sealed class SchedulingRun(int silos, int slots, TimeSpan renderTime, TimeSpan pollInterval, TimeSpan maxPollInterval)
+internal sealed class SchedulingRun(int silos, int slots, TimeSpan renderTime, TimeSpan pollInterval, TimeSpan maxPollInterval, bool records = true)
 {
     public const string Model = "bench";
     private const int UnitsPerLayer = 512;
@@ -67,7 +68,7 @@ internal sealed class SchedulingRun(int silos, int slots, TimeSpan renderTime, T
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var wall = Stopwatch.StartNew();
         var done = await WaitAsync(client, await directory.SubmitAsync(Job([.. model.Layers.Skip(1).Select(l => l.Id)])), items);
-        var cpuBusy = (Process.GetCurrentProcess().TotalProcessorTime - cpu) / (wall.Elapsed * Environment.ProcessorCount);
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         if (done.State != JobState.Completed || done.Counts.Done != items)
         {
             throw new InvalidOperationException($"the measured job ended {done.State} with {done.Counts}; expected {items} items done.");
@@ -75,7 +76,7 @@ internal sealed class SchedulingRun(int silos, int slots, TimeSpan renderTime, T
 
         var (p50, p99, mean, render) = log.Summary();
         return new SchedulingResult(silos, slots, items, (done.FinishedAt!.Value - done.StartedAt!.Value).TotalSeconds, IdealPerSecond,
-            p50, p99, mean, render, cpuBusy, done.Retries, done.LeaseExpirations, profile.PerItem(items));
+            p50, p99, mean, render, cpu / (wall.Elapsed * Environment.ProcessorCount), cpu.TotalMilliseconds / items, done.Retries, done.LeaseExpirations, profile.PerItem(items));
     }
 
     private InProcessTestCluster Build()
@@ -90,7 +91,7 @@ internal sealed class SchedulingRun(int silos, int slots, TimeSpan renderTime, T
             silo.AddFarmGrains();
             silo.AddIncomingGrainCallFilter(profile);
             silo.AddOutgoingGrainCallFilter(profile);
-            silo.Services.AddSingleton<IRenderEngine>(new SimulatedDevice(renderTime, log));
+            silo.Services.AddSingleton<IRenderEngine>(new SimulatedDevice(renderTime, log, records));
             silo.Services.AddRenderWorker(options.SiloName, w =>
             {
                 w.Slots = slots;

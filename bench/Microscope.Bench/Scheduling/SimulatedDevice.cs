@@ -8,9 +8,10 @@ namespace Microscope.Bench.Scheduling;
 /// One silo's simulated device: a render takes a fixed time and no CPU (a GPU the silo waits on),
 /// then reports one lens per unit of the item, as the real engine does, so the layer and unit grains
 /// get their real traffic. Nothing is stored. It also notes how long each slot stood idle between
-/// renders, which is the scheduling overhead seen from the device.
+/// renders, which is the scheduling overhead seen from the device. Without <c>records</c> (an
+/// ablation, not the farm) it reports no lenses, so the worker leaves the layer and unit grains alone.
 /// </summary>
-internal sealed class SimulatedDevice(TimeSpan renderTime, RenderLog log) : IRenderEngine
+internal sealed class SimulatedDevice(TimeSpan renderTime, RenderLog log, bool records = true) : IRenderEngine
 {
     /// <summary>When renders ended, oldest first: a starting render takes the slot that has waited longest.</summary>
     private readonly ConcurrentQueue<long> freed = new();
@@ -25,7 +26,8 @@ internal sealed class SimulatedDevice(TimeSpan renderTime, RenderLog log) : IRen
 
         await Task.Delay(renderTime, cancellationToken);
         var hash = item.Options.Hash();
-        IReadOnlyList<LensRecord> lenses = item.Units.Count == 0
+        IReadOnlyList<LensRecord> lenses = !records ? []
+            : item.Units.Count == 0
             ? [Record(item, -1, hash)]
             : [.. item.Units.Select(u => Record(item, u, hash))];
         var done = Stopwatch.GetTimestamp();
