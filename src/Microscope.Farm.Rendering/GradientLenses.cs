@@ -26,7 +26,8 @@ internal static class GradientLenses
         var batch = item.Lens == "diversity" ? o.DiversityImages : item.Units.Count;
         var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, item.Lens, Options(o), batch, model.Sessions, steps.ForBatches(), cancellationToken);
 
-        // Each image's spatial maximum of its unit, fed as dataset examples are: comparable with the unit's top example.
+        // Each image's spatial maximum of its unit, fed as dataset examples are: comparable with the
+        // unit's top example. In the data, beside each image's objectives, as the CLI writes them.
         var maxima = DatasetScanner.Maxima(model.Vision, layer, [.. renders.Select(r => r.Image)], o.Size, model.ForwardSize, model.Sessions);
         var figures = renders.Select((r, i) => new ImageFigures(r.Index, r.StartObjective, r.FinalObjective, r.RobustObjective, maxima[i][r.Unit], r)).ToList();
         return [.. figures.GroupBy(f => f.Render.Unit).Select(g =>
@@ -39,7 +40,6 @@ internal static class GradientLenses
                 ["objectiveAfter"] = images.Average(f => f.ObjectiveAfter),
                 ["objectiveUnderTransforms"] = images.Average(f => f.ObjectiveUnderTransforms),
                 ["transformDraws"] = Renderer.RobustnessDraws,
-                ["spatialMaximum"] = images.Average(f => f.SpatialMaximum),
             }, new { images });
         })];
     }
