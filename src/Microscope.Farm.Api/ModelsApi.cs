@@ -18,6 +18,7 @@ public static class ModelsApi
         group.MapGet("/{model}/layers/{layer}", LayerAsync);
         group.MapGet("/{model}/layers/{layer}/units/{unit}", UnitAsync);
         group.MapGet("/{model}/layers/{layer}/units/{unit}/lenses/{lens}", LensAsync);
+        group.MapUploadApi();
         return group;
     }
 
