@@ -18,7 +18,7 @@ static int Usage()
           featurevis [--steps N]             seconds per unit at 512 steps, batch 1 and 32, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
           quality [--steps N] [--units N]    feature visualization activation / top dataset example activation
-          scheduling [--silos 1,2,4,8] [--slots 2] [--seconds 6] [--render-ms 50] [--without-records]
+          scheduling [--silos 1,2,4,8] [--slots 2] [--seconds 6] [--render-ms 50] [--layer-units 512] [--json-state] [--without-records]
                                              render silos on a simulated device: lenses per second vs ideal, overhead per item
         """);
     return 2;

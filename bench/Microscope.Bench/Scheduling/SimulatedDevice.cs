@@ -36,7 +36,8 @@ internal sealed class SimulatedDevice(TimeSpan renderTime, RenderLog log, bool r
         return new WorkResult(lenses, true, renderTime.TotalSeconds, item.Options.Steps);
     }
 
-    private static LensRecord Record(WorkItem item, int unit, string hash) =>
+    /// <summary>The lens record a real render of this unit would report.</summary>
+    public static LensRecord Record(WorkItem item, int unit, string hash) =>
         new(item.Lens, unit, hash, $"models/{item.Model}/{item.ModelVersion}/layers/{item.Layer}/units/{unit}/{item.Lens}/{hash}.png", null,
             new Dictionary<string, double> { ["simulated"] = 1 }, DateTimeOffset.UtcNow, item.Options, item.ModelVersion);
 }
