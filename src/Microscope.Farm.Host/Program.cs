@@ -37,8 +37,7 @@ app.UseFarmProblems();
 app.MapFarmServiceDefaults();
 if (farm.ServesApi)
 {
-    app.MapModelsApi();
-    app.MapJobsApi();
+    app.MapFarmApi();
 }
 
 app.Run();

@@ -120,6 +120,13 @@ public sealed class EmbeddedFarmTests : IAsyncLifetime
         Assert.Equal("Healthy", health.GetProperty("status").GetString());
         Assert.Equal("cpu", health.GetProperty("checks").GetProperty("render").GetProperty("data").GetProperty("device").GetString());
 
+        var openApi = await http.GetFromJsonAsync<JsonElement>("/api/openapi.json");
+        Assert.True(openApi.GetProperty("paths").TryGetProperty("/api/models/{model}/layers/{layer}/units/{unit}/lenses/{lens}", out _));
+        Assert.True(openApi.GetProperty("paths").TryGetProperty("/api/jobs", out _));
+        var docs = await http.GetAsync("/api/docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        Assert.Contains("text/html", docs.Content.Headers.ContentType!.ToString());
+
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("microscope_lenses_rendered", metrics);
         Assert.Contains("microscope_render_duration", metrics);
