@@ -38,6 +38,7 @@ app.MapFarmServiceDefaults();
 if (farm.ServesApi)
 {
     app.MapFarmApi();
+    app.MapFarmUi();
 }
 
 app.Run();

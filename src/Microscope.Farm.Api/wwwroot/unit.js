@@ -1,0 +1,103 @@
+// A unit: every lens side by side (stored ones with their quality figures, the rest as pending),
+// its permalink and API URL, and the previous and next unit of the layer.
+import { h, api, enc, link, when } from '/ui/dom.js';
+import { LENSES, getModel, chosenLens, lensSwitcher, modelPath, layerPath, unitPath, apiUnit } from '/ui/views.js';
+
+const newestFirst = (a, b) => b.renderedAt.localeCompare(a.renderedAt);
+
+/** Quality figures as a description list: names as the farm writes them, values to 4 significant digits. */
+function quality(figures) {
+  const entries = Object.entries(figures ?? {});
+  if (!entries.length) return null;
+  return h('dl', { class: 'facts quality' }, entries.map(([k, v]) => [h('dt', {}, k), h('dd', {}, Number.isInteger(v) ? v : Number(v).toPrecision(4))]));
+}
+
+/** The options that shaped this lens (the others are reset per lens by the farm). */
+function options(lens, o) {
+  if (!o) return '';
+  if (lens === 'tuning') return `${o.family} stimuli`;
+  if (lens === 'dataset-examples') return `top ${o.top} of dataset ${o.dataset}`;
+  if (lens === 'deepdream') return `${o.steps} steps per octave, seed ${o.seed}`;
+  return `${o.steps} steps, ${o.size} px, seed ${o.seed}${lens === 'diversity' ? `, ${o.diversityImages} images` : ''}`;
+}
+
+function figure(kind, unitNumber, record, url, selected) {
+  const alt = `${kind.name} of unit ${unitNumber}`;
+  return h('figure', { class: selected ? 'lens selected' : 'lens', id: `lens-${kind.id}`, 'aria-current': selected ? 'true' : null },
+    record
+      ? h('a', { href: url, class: 'image', title: 'Open the image' }, h('img', { src: url, alt, loading: 'lazy', decoding: 'async' }))
+      : h('div', { class: 'image placeholder' }, 'pending'),
+    h('figcaption', {},
+      h('h2', {}, kind.name, kind.scope === 'layer' ? h('span', { class: 'tag' }, 'whole layer') : null),
+      h('p', {}, kind.description),
+      record
+        ? [h('p', { class: 'meta' }, options(kind.id, record.options), ' · ', when(record.renderedAt), ' · options ', h('code', {}, record.optionsHash)), quality(record.quality)]
+        : h('p', { class: 'meta' }, 'Not rendered yet: it appears here once a job renders it.')));
+}
+
+function copyable(label, value, id) {
+  const input = h('input', { id, value, readonly: true, class: 'copy-value' });
+  const status = h('span', { class: 'copied', role: 'status' });
+  return h('div', { class: 'copyable' },
+    h('label', { for: id }, label),
+    input,
+    h('button', {
+      type: 'button',
+      onclick: async () => {
+        input.select();
+        try {
+          await navigator.clipboard.writeText(value);
+        } catch {
+          document.execCommand?.('copy');
+        }
+        status.textContent = 'Copied';
+        setTimeout(() => { status.textContent = ''; }, 2000);
+      },
+    }, `Copy ${label.toLowerCase()}`),
+    status);
+}
+
+export async function unit({ params: [id, layerId, unitText], query, signal, navigate }) {
+  const number = Number(unitText);
+  const [m, layerView, view] = await Promise.all([
+    getModel(id, signal),
+    api(`/api/models/${enc(id)}/layers/${enc(layerId)}`, signal),
+    api(apiUnit(id, layerId, number), signal),
+  ]);
+  const lens = chosenLens(query, m.lenses);
+  const keep = query.get('lens') ? lens : null;
+  const units = layerView.layer.units;
+  const figures = LENSES.filter((k) => m.lenses.includes(k.id)).map((kind) => {
+    if (kind.scope === 'layer') {
+      const record = layerView.stored.layerLenses.filter((r) => r.lens === kind.id).sort(newestFirst)[0];
+      return figure(kind, number, record, record && `${apiUnit(id, layerId, number)}/lenses/${kind.id}?options=${record.optionsHash}`, kind.id === lens);
+    }
+
+    const record = view.lenses.filter((r) => r.lens === kind.id).sort(newestFirst)[0];
+    return figure(kind, number, record, record?.url, kind.id === lens);
+  });
+  const permalink = new URL(link(view.permalink, keep), location.origin).href;
+  const step = (u, rel, label) => (u >= 0 && u < units
+    ? h('a', { href: link(unitPath(id, layerId, u), keep), rel, class: 'step' }, label)
+    : h('span', { class: 'step disabled', 'aria-disabled': 'true' }, label));
+  return {
+    title: `Unit ${number} · ${layerId} · ${m.title || id}`,
+    crumbs: [['Models', '/'], [m.title || id, link(modelPath(id), keep)], [layerId, link(layerPath(id, layerId), keep)], [`Unit ${number}`, link(unitPath(id, layerId, number), keep)]],
+    body: [
+      h('h1', {}, `Unit ${number}`, h('span', { class: 'sub' }, ` of ${layerId}, ${m.title || id}`)),
+      h('nav', { class: 'steps', 'aria-label': 'Units of this layer' },
+        step(number - 1, 'prev', `← Unit ${number - 1}`),
+        h('span', {}, `${number + 1} of ${units}`),
+        step(number + 1, 'next', `Unit ${number + 1} →`)),
+      lensSwitcher(m.lenses, lens, navigate),
+      h('div', { class: 'lenses' }, figures),
+      h('section', { class: 'links', 'aria-label': 'Links' },
+        copyable('Permalink', permalink, 'permalink'),
+        copyable('API URL', new URL(apiUnit(id, layerId, number), location.origin).href, 'api-url')),
+    ],
+    after: () => {
+      if (query.get('lens')) document.getElementById(`lens-${lens}`)?.scrollIntoView({ block: 'nearest' });
+    },
+  };
+}
+

@@ -1,0 +1,165 @@
+// Home (the models), a model (its layers) and a layer (every unit's lens as a lazy-loaded grid).
+import { h, api, mapLimited, count, percent, enc, link } from '/ui/dom.js';
+
+/** The lenses in the order the farm defines them (FarmLenses.All), with a short description each. */
+export const LENSES = [
+  ['featurevis', 'unit', 'Feature visualization', 'An image that maximizes the unit (channel objective).'],
+  ['neuron', 'unit', 'Neuron', 'Feature visualization of the centre neuron of the channel.'],
+  ['negative', 'unit', 'Negative', 'An image that minimizes the unit.'],
+  ['diversity', 'unit', 'Diversity', 'Several images that each excite the unit and differ from one another.'],
+  ['dataset-examples', 'unit', 'Dataset examples', 'The dataset images that make the unit fire most (and least), with their activations.'],
+  ['tuning', 'unit', 'Tuning curves', "The unit's response to a family of synthetic stimuli."],
+  ['deepdream', 'layer', 'DeepDream', 'DeepDream of the whole layer from a seed image.'],
+  ['caricature', 'layer', 'Caricature', "An image whose layer activations exaggerate the seed image's."],
+].map(([id, scope, name, description]) => ({ id, scope, name, description }));
+
+export const lensInfo = (id) => LENSES.find((l) => l.id === id) ?? { id, scope: 'unit', name: id, description: '' };
+
+export const modelPath = (m) => `/models/${enc(m)}`;
+export const layerPath = (m, l) => `${modelPath(m)}/layers/${enc(l)}`;
+export const unitPath = (m, l, u) => `${layerPath(m, l)}/units/${u}`;
+export const apiUnit = (m, l, u) => `/api/models/${enc(m)}/layers/${enc(l)}/units/${u}`;
+
+const models = new Map();
+
+/** A model's catalog (layers and lenses never change for a version): fetched once per page load. */
+export function getModel(id, signal) {
+  if (!models.has(id)) models.set(id, api(`/api/models/${enc(id)}`, signal).catch((e) => { models.delete(id); throw e; }));
+  return models.get(id);
+}
+
+export const shape = (s) => s.join(' × ');
+
+/** The lens chosen with ?lens=, if the model offers it; else featurevis (or the first lens offered). */
+export function chosenLens(query, offered) {
+  const asked = query.get('lens');
+  if (asked && offered.includes(asked)) return asked;
+  return offered.includes('featurevis') ? 'featurevis' : offered[0];
+}
+
+/** A labelled select of the lenses; choosing one changes ?lens= (a new history entry). */
+export function lensSwitcher(offered, lens, navigate, scopes = ['unit', 'layer']) {
+  const id = 'lens-switcher';
+  return h('p', { class: 'switcher' },
+    h('label', { for: id }, 'Lens '),
+    h('select', { id, onchange: (e) => navigate(link(location.pathname, e.target.value)) },
+      offered.filter((l) => scopes.includes(lensInfo(l).scope)).map((l) => h('option', { value: l, selected: l === lens }, lensInfo(l).name))));
+}
+
+/** Whether a layer's index (unit → "lens/optionsHash" entries) has the lens for the unit. */
+const stores = (entries, lens) => entries?.some((e) => e.split('/')[0] === lens) ?? false;
+
+/** Units of a layer with a stored featurevis: from the layer's index of stored lenses. */
+async function renderedUnits(model, layer, signal) {
+  const view = await api(`/api/models/${enc(model)}/layers/${enc(layer)}`, signal);
+  return Object.values(view.stored.unitLenses).filter((entries) => stores(entries, 'featurevis')).length;
+}
+
+export async function home({ signal }) {
+  const list = await api('/api/models', signal);
+  const cards = list.map((m) => {
+    const rendered = h('span', {}, '…');
+    const bar = h('progress', { max: m.units, value: 0, 'aria-label': `${m.title}: units rendered` });
+    getModel(m.id, signal)
+      .then((info) => mapLimited(info.layers, 4, (l) => renderedUnits(m.id, l.id, signal)))
+      .then((counts) => {
+        const done = counts.reduce((a, b) => a + b, 0);
+        rendered.textContent = `${count(done)} of ${count(m.units)} (${percent(done, m.units)})`;
+        bar.value = done;
+      })
+      .catch(() => { rendered.textContent = 'unknown'; });
+    return h('li', { class: 'card' },
+      h('h2', {}, h('a', { href: modelPath(m.id) }, m.title || m.id)),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Id'), h('dd', {}, h('code', {}, m.id)),
+        h('dt', {}, 'Source'), h('dd', {}, m.source || '–'),
+        h('dt', {}, 'Layers'), h('dd', {}, count(m.layers)),
+        h('dt', {}, 'Units'), h('dd', {}, count(m.units)),
+        h('dt', {}, 'Rendered'), h('dd', {}, rendered)),
+      bar);
+  });
+  return {
+    title: 'Models',
+    body: [
+      h('h1', {}, 'Model organisms'),
+      h('p', { class: 'lede' }, 'Every unit of every layer, seen through lenses: feature visualizations, dataset examples, tuning curves, DeepDream.'),
+      cards.length ? h('ul', { class: 'cards' }, cards) : h('p', {}, 'No models are registered yet.'),
+    ],
+  };
+}
+
+export async function model({ params: [id], query, signal, navigate }) {
+  const m = await getModel(id, signal);
+  const lens = chosenLens(query, m.lenses);
+  const rows = m.layers.map((l) => {
+    const rendered = h('td', { class: 'num' }, '…');
+    return [l, rendered, h('tr', {},
+      h('td', { class: 'num' }, l.index),
+      h('th', { scope: 'row' }, h('a', { href: link(layerPath(id, l.id), query.get('lens') && lens) }, l.id)),
+      h('td', {}, l.op),
+      h('td', { class: 'num' }, shape(l.shape)),
+      h('td', { class: 'num' }, count(l.units)),
+      rendered)];
+  });
+  mapLimited(rows, 4, async ([l, cell]) => {
+    const done = await renderedUnits(id, l.id, signal);
+    cell.textContent = percent(done, l.units);
+  }).catch(() => {});
+  return {
+    title: m.title || id,
+    crumbs: [['Models', '/'], [m.title || id, modelPath(id)]],
+    body: [
+      h('h1', {}, m.title || id),
+      h('p', { class: 'lede' }, m.source, ' · version ', h('code', {}, m.version), ` · ${count(m.layers.length)} layers, ${count(m.totalUnits)} units`),
+      m.notes?.length ? h('ul', { class: 'notes' }, m.notes.map((n) => h('li', {}, n))) : null,
+      lensSwitcher(m.lenses, lens, navigate),
+      h('div', { class: 'scroll', role: 'region', 'aria-label': 'Layers', tabindex: 0 },
+        h('table', {},
+          h('caption', {}, 'Layers in graph order'),
+          h('thead', {}, h('tr', {}, ['#', 'Layer', 'Op', 'Shape', 'Units', 'Feature vis. rendered'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, rows.map(([, , tr]) => tr)))),
+    ],
+  };
+}
+
+export async function layer({ params: [id, layerId], query, signal, navigate }) {
+  const [m, view] = await Promise.all([getModel(id, signal), api(`/api/models/${enc(id)}/layers/${enc(layerId)}`, signal)]);
+  const info = view.layer;
+  const lens = chosenLens(query, m.lenses);
+  const kind = lensInfo(lens);
+  const keep = query.get('lens') ? lens : null;
+  const stored = view.stored.unitLenses;
+  let body;
+  if (kind.scope === 'layer') {
+    const record = view.stored.layerLenses.filter((r) => r.lens === lens).sort((a, b) => b.renderedAt.localeCompare(a.renderedAt))[0];
+    body = record
+      ? h('figure', { class: 'layer-lens' },
+        h('img', { src: `${apiUnit(id, layerId, 0)}/lenses/${lens}?options=${record.optionsHash}`, alt: `${kind.name} of layer ${layerId}` }),
+        h('figcaption', {}, kind.description))
+      : h('p', { class: 'pending-note' }, `The ${kind.name} of this layer is pending: not rendered yet.`);
+  } else {
+    const done = Object.values(stored).filter((entries) => stores(entries, lens)).length;
+    body = [
+      h('p', {}, `${count(done)} of ${count(info.units)} units have their ${kind.name.toLowerCase()} (${percent(done, info.units)})${done < info.units ? '; the others are pending' : ''}.`),
+      h('ul', { class: 'units' }, Array.from({ length: info.units }, (_, u) => {
+        const has = stores(stored[u], lens);
+        return h('li', {}, h('a', { href: link(unitPath(id, layerId, u), keep), class: has ? 'unit' : 'unit pending', 'aria-label': has ? null : `Unit ${u}, pending` },
+          has
+            ? h('img', { src: `${apiUnit(id, layerId, u)}/lenses/${lens}`, alt: `Unit ${u}`, loading: 'lazy', decoding: 'async', width: 128, height: 128 })
+            : h('span', { class: 'placeholder', 'aria-hidden': 'true' }, 'pending'),
+          h('span', { class: 'n', 'aria-hidden': 'true' }, u)));
+      })),
+    ];
+  }
+
+  return {
+    title: `${layerId} · ${m.title || id}`,
+    crumbs: [['Models', '/'], [m.title || id, link(modelPath(id), keep)], [layerId, link(layerPath(id, layerId), keep)]],
+    body: [
+      h('h1', {}, `Layer ${layerId}`),
+      h('p', { class: 'lede' }, `${info.op} · shape ${shape(info.shape)} · ${count(info.units)} units · ${kind.description}`),
+      lensSwitcher(m.lenses, lens, navigate),
+      body,
+    ],
+  };
+}
