@@ -29,9 +29,8 @@ public sealed class SimulatedRenderEngineTests(RenderFixture fixture) : IClassFi
             Assert.True(await store.ExistsAsync(record.DataPath!));
         }
 
-        watch.Restart();
+        // Again: found stored, so no render (and no journal line); no timing asserted, as a busy machine may take any time.
         Assert.False((await simulated.RenderAsync(item, null, CancellationToken.None)).Rendered);
-        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(195));
         Assert.Single(RenderJournal.Read(journal));
     }
 
