@@ -35,7 +35,7 @@ function figure(kind, unitNumber, record, url, selected) {
         : h('p', { class: 'meta' }, 'Not rendered yet: it appears here once a job renders it.')));
 }
 
-function copyable(label, value, id) {
+function copyable(label, value, id, action) {
   const input = h('input', { id, value, readonly: true, class: 'copy-value' });
   const status = h('span', { class: 'copied', role: 'status' });
   return h('div', { class: 'copyable' },
@@ -53,7 +53,7 @@ function copyable(label, value, id) {
         status.textContent = 'Copied';
         setTimeout(() => { status.textContent = ''; }, 2000);
       },
-    }, `Copy ${label.toLowerCase()}`),
+    }, action),
     status);
 }
 
@@ -92,8 +92,8 @@ export async function unit({ params: [id, layerId, unitText], query, signal, nav
       lensSwitcher(m.lenses, lens, navigate),
       h('div', { class: 'lenses' }, figures),
       h('section', { class: 'links', 'aria-label': 'Links' },
-        copyable('Permalink', permalink, 'permalink'),
-        copyable('API URL', new URL(apiUnit(id, layerId, number), location.origin).href, 'api-url')),
+        copyable('Permalink', permalink, 'permalink', 'Copy link'),
+        copyable('API URL', new URL(apiUnit(id, layerId, number), location.origin).href, 'api-url', 'Copy API URL')),
     ],
     after: () => {
       if (query.get('lens')) document.getElementById(`lens-${lens}`)?.scrollIntoView({ block: 'nearest' });
