@@ -33,6 +33,9 @@ public sealed class FarmFixture : IAsyncLifetime
 
     public string Layer { get; private set; } = "";
 
+    /// <summary>The tiny model as an .onnx file: what the farm registers at start, and what the upload test sends.</summary>
+    public byte[] ModelBytes { get; } = Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32));
+
     /// <summary>Where the tests leave their screenshots (test artifacts; the docs' pictures come from here).</summary>
     public string Screenshots { get; } = Environment.GetEnvironmentVariable("MICROSCOPE_SCREENSHOTS") is { Length: > 0 } dir ? dir : Path.Combine(AppContext.BaseDirectory, "screenshots");
 
@@ -53,7 +56,7 @@ public sealed class FarmFixture : IAsyncLifetime
         Directory.CreateDirectory(folder);
         Directory.CreateDirectory(Screenshots);
         var model = Path.Combine(folder, "small.onnx");
-        File.WriteAllBytes(model, Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
+        File.WriteAllBytes(model, ModelBytes);
         var port = Azurite.FreePort();
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -20,8 +20,7 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
     {
         var page = await farm.NewPageAsync();
         await page.GotoAsync("/");
-        var card = page.Locator(".cards .card").First;
-        await Expect(card.Locator("h2")).ToHaveTextAsync("small");
+        var card = page.Locator(".cards .card").Filter(new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = "small", Exact = true }) });
         await Expect(card).ToContainTextAsync("Layers");
         await Expect(card.Locator("dd").Last).ToHaveTextAsync(new Regex(@"^\d+ of \d+ \(\d+(\.\d)?%\)$"));
         await CheckPageAsync(page, "home");
@@ -91,7 +90,7 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
     {
         var page = await farm.NewPageAsync();
         await page.GotoAsync("/");
-        await page.Locator(".cards h2 a").First.ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "small", Exact = true }).ClickAsync();
         await Expect(page.Locator("h1")).ToHaveTextAsync("small");
         await page.GetByRole(AriaRole.Link, new() { Name = farm.Layer, Exact = true }).ClickAsync();
         await Expect(page.Locator("h1")).ToHaveTextAsync($"Layer {farm.Layer}");
@@ -148,6 +147,26 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await Expect(job).ToContainTextAsync("100%");
         await Expect(page.GetByLabel("Model (.onnx)")).ToBeVisibleAsync();
         await CheckPageAsync(page, "jobs");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_upload_form_registers_a_model_that_then_has_its_own_card()
+    {
+        var page = await farm.NewPageAsync();
+        await page.GotoAsync("/jobs");
+        await page.GetByLabel("Model (.onnx)").SetInputFilesAsync(new FilePayload { Name = "tiny.onnx", MimeType = "application/octet-stream", Buffer = farm.ModelBytes });
+        await page.GetByLabel("Id (optional)").FillAsync("uploaded-tiny");
+        await page.GetByLabel("Render its feature visualizations now").UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
+        await Expect(page.Locator(".upload .message")).ToContainTextAsync("Registered uploaded-tiny (8 layers)");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Open uploaded-tiny" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/models/uploaded-tiny$"));
+        await Expect(page.Locator("tbody tr")).ToHaveCountAsync(farm.Layers.Count);
+        await page.GotoAsync("/");
+        var card = page.Locator(".card").Filter(new() { Has = page.Locator("a[href='/models/uploaded-tiny']") });
+        await Expect(card).ToContainTextAsync("uploaded by local");
         await page.Context.CloseAsync();
     }
 

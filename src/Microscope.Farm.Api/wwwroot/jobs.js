@@ -50,7 +50,8 @@ function uploadForm(uploaded) {
     if (key.value) sessionStorage.setItem(KEY, key.value);
     message.textContent = 'Uploading and checking the model…';
     try {
-      const response = await fetch('/api/models', { method: 'POST', body, headers });
+      const id = form.querySelector('#upload-id').value.trim();
+      const response = await fetch(`/api/models${id ? `?id=${encodeURIComponent(id)}` : ''}`, { method: 'POST', body, headers });
       const result = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(result.detail ?? `${response.status} ${response.statusText}`);
       if (render.checked) {
@@ -70,6 +71,9 @@ function uploadForm(uploaded) {
     h('form', { onsubmit: submit },
       h('p', {}, h('label', { for: 'upload-key' }, 'API key'), key, h('span', { class: 'hint' }, 'kept in this tab only')),
       field('upload-model', 'Model (.onnx)', { accept: '.onnx', required: true }),
+      h('p', {}, h('label', { for: 'upload-id' }, 'Id (optional)'),
+        h('input', { id: 'upload-id', type: 'text', pattern: '[A-Za-z0-9._\\-]+', 'aria-describedby': 'upload-id-hint' }),
+        h('span', { class: 'hint', id: 'upload-id-hint' }, 'letters, digits, dot, dash, underscore; from the manifest or the file when empty')),
       field('upload-manifest', 'Manifest (.json, optional)', { accept: '.json,application/json' }, 'how to feed it an image; guessed when absent'),
       field('upload-preprocessing', 'Preprocessing model (.onnx, optional)', { accept: '.onnx' }),
       h('p', {}, render, h('label', { for: 'upload-render', class: 'inline' }, ' Render its feature visualizations now')),
