@@ -107,7 +107,10 @@ public sealed class FarmFixture : IAsyncLifetime
         }
 
         Http?.Dispose();
-        Directory.Delete(folder, recursive: true);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     /// <summary>A fresh browser context (no cache, no history) and a page in it, sized like a laptop unless told otherwise.</summary>

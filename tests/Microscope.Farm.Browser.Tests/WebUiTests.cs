@@ -58,6 +58,7 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await page.Locator("a[rel=next]").ClickAsync();
         await Expect(page.Locator("h1")).ToContainTextAsync("Unit 2");
         await page.Locator("a[rel=prev]").ClickAsync();
+        await Expect(page.Locator("h1")).ToContainTextAsync("Unit 1");
         await page.Locator("a[rel=prev]").ClickAsync();
         await Expect(page.Locator("h1")).ToContainTextAsync("Unit 0");
         await Expect(page.Locator("a[rel=prev]")).ToHaveCountAsync(0);
@@ -71,8 +72,8 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await page.GotoAsync($"/models/small/layers/{farm.Layer}/units/2");
         await page.Locator("#lens-switcher").SelectOptionAsync("negative");
         await Expect(page).ToHaveURLAsync(new Regex(@"/units/2\?lens=negative$"));
-        var permalink = await page.Locator("#permalink").InputValueAsync();
-        Assert.Equal($"{farm.BaseAddress}models/small/layers/{farm.Layer}/units/2?lens=negative", permalink);
+        var permalink = $"{farm.BaseAddress}models/small/layers/{farm.Layer}/units/2?lens=negative";
+        await Expect(page.Locator("#permalink")).ToHaveValueAsync(permalink);
         await page.Context.CloseAsync();
 
         var fresh = await farm.NewPageAsync();
@@ -119,9 +120,9 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
     {
         var page = await farm.NewPageAsync();
         await page.GotoAsync($"/models/small/layers/{farm.Layer}?lens=neuron");
-        await Expect(page.Locator("ul.units img")).ToHaveCountAsync(0);
         var pending = page.Locator("ul.units a.pending");
         await Expect(pending.First).ToHaveAttributeAsync("aria-label", "Unit 0, pending");
+        await Expect(page.Locator("ul.units img")).ToHaveCountAsync(0);
         await Expect(page.Locator("main")).ToContainTextAsync("0 of");
 
         await page.Locator("#lens-switcher").SelectOptionAsync("deepdream");
