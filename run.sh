@@ -12,6 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 url="${MICROSCOPE_URL:-http://127.0.0.1:8080}"
 cat <<MSG
 Starting the embedded Microscope farm on $url (data in ./farm-data).
+  the web UI:          $url/
   jobs and progress:   $url/api/jobs
   models and layers:   $url/api/models/resnet18
   a unit's lenses:     $url/api/models/resnet18/layers/conv1/units/0

@@ -13,6 +13,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 if [[ ! -x tools/azurite/node_modules/.bin/azurite ]]; then
   (cd tools/azurite && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# Debian's Chromium for the browser tests (Category=Browser), driven by Playwright; never `playwright install`.
+if [[ ! -x /usr/bin/chromium ]]; then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
+fi
 dotnet restore Microscope.Farm.sln --nologo -v quiet
 dotnet build Microscope.Farm.sln -c Release --no-restore --nologo -v quiet -clp:ErrorsOnly
 

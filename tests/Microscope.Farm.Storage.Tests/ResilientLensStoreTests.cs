@@ -57,7 +57,7 @@ public class ResilientLensStoreTests
     public async Task An_azurite_outage_delays_a_write_and_loses_nothing()
     {
         await using var azurite = await Microscope.Testing.Azurite.StartAsync();
-        var store = Over(BlobLensStore.Create(azurite.ConnectionString, "outage"), new RetryPolicy { Budget = TimeSpan.FromSeconds(30), MaxDelay = TimeSpan.FromSeconds(1) });
+        var store = Over(BlobLensStore.Create(azurite.ConnectionString, "outage"), new RetryPolicy { Budget = TimeSpan.FromSeconds(120), MaxDelay = TimeSpan.FromSeconds(1) });
         azurite.Stop();
 
         var put = Task.Run(() => store.PutIfAbsentAsync(Path, new byte[] { 4, 2 }, ContentTypes.Onnx));
