@@ -54,6 +54,29 @@ internal sealed class SiloProcess : IDisposable
         return silo;
     }
 
+    /// <summary>Polls until <paramref name="ready"/> holds (requests that fail while it starts count as not yet); fails with its output when it exits or the time is up.</summary>
+    public async Task WaitUntilAsync(Func<Task<bool>> ready, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            Assert.False(HasExited, $"{Name} exited before {what}:\n{Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"{Name}: no {what} within {timeout}:\n{Output}");
+            try
+            {
+                if (await ready())
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(300);
+        }
+    }
+
     /// <summary>kill -9: no shutdown, no hand-back; its leases must lapse.</summary>
     public void Kill()
     {

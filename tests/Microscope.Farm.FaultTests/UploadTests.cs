@@ -43,24 +43,7 @@ public sealed class UploadTests : IAsyncLifetime
             ["Farm__Api__Keys__0"] = $"tester:{hash}",
             ["Farm__Api__MaxUploadBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            Assert.False(silo.HasExited, silo.Output);
-            Assert.True(DateTime.UtcNow < deadline, "the farm did not come up:\n" + silo.Output);
-            try
-            {
-                if ((await http.GetAsync("/api/models/small")).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(300);
-        }
+        await silo.WaitUntilAsync(async () => (await http.GetAsync("/api/models/small")).IsSuccessStatusCode, TimeSpan.FromMinutes(2), "registered model");
     }
 
     public async Task DisposeAsync()
