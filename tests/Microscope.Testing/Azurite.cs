@@ -125,7 +125,7 @@ public sealed class Azurite : IAsyncDisposable
     /// <summary>tools/azurite's pinned install, installed from its lock file on first use.</summary>
     private static string Executable()
     {
-        var tools = Path.Combine(RepoRoot(), "tools", "azurite");
+        var tools = Path.Combine(RepositoryRoot.Path, "tools", "azurite");
         var binary = Path.Combine(tools, "node_modules", ".bin", "azurite");
         if (!File.Exists(binary))
         {
@@ -138,19 +138,6 @@ public sealed class Azurite : IAsyncDisposable
         }
 
         return binary;
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Microscope.Farm.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("cannot find Microscope.Farm.sln above " + AppContext.BaseDirectory);
     }
 
     private static async Task<bool> AnswersAsync(int port)
