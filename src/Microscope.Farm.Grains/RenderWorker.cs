@@ -24,14 +24,23 @@ public sealed partial class RenderWorker(
     private readonly TimeSpan leaseDuration = schedulingOptions.Value.LeaseDuration;
     private readonly ConcurrentDictionary<Guid, Held> held = new();
     private readonly SemaphoreSlim slotFreed = new(0);
+    private int rendering;
     private readonly ActiveJobs active = new(grains, time);
     private DateTimeOffset pausedUntil;
     private volatile bool draining;
 
     public WorkerInfo Info { get; } = new(identity.Id, identity.Silo, workerOptions.Value.Device, [.. workerOptions.Value.Tags], workerOptions.Value.Slots);
 
-    /// <summary>Items being rendered now.</summary>
+    /// <summary>Items held now: being rendered, or rendered and being reported.</summary>
     public int Running => held.Count;
+
+    /// <summary>
+    /// Slots free to start a render. A slot is free again as soon as its render returns: the item is
+    /// reported in the background while the slot renders the next one (its lease stays held and
+    /// renewed until the job accepts the outcome). At most one report per slot is in flight, so a
+    /// slow job grain holds the worker back instead of piling up finished work.
+    /// </summary>
+    private int FreeSlots => Math.Min(options.Slots - Volatile.Read(ref rendering), 2 * options.Slots - held.Count);
 
     public bool Draining => draining;
 
@@ -54,7 +63,7 @@ public sealed partial class RenderWorker(
             var leased = 0;
             try
             {
-                var free = options.Slots - held.Count;
+                var free = FreeSlots;
                 if (free > 0 && !draining && time.GetUtcNow() >= pausedUntil)
                 {
                     leased = await LeaseAsync(free, stoppingToken);
@@ -73,7 +82,7 @@ public sealed partial class RenderWorker(
 
             try
             {
-                await slotFreed.WaitAsync(held.Count >= options.Slots ? Timeout.InfiniteTimeSpan : idle, stoppingToken);
+                await slotFreed.WaitAsync(FreeSlots <= 0 ? Timeout.InfiniteTimeSpan : idle, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -134,6 +143,7 @@ public sealed partial class RenderWorker(
             {
                 var item = new Held(lease, CancellationTokenSource.CreateLinkedTokenSource(stoppingToken));
                 held[lease.LeaseId] = item;
+                Interlocked.Increment(ref rendering);
                 _ = Task.Run(() => RunAsync(item), CancellationToken.None);
             }
 
@@ -168,9 +178,12 @@ public sealed partial class RenderWorker(
             .SetTag(FarmTelemetry.Tags.Device, Info.Device);
         var watch = Stopwatch.StartNew();
         var deviceTags = new TagList { { FarmTelemetry.Tags.Device, Info.Device }, { FarmTelemetry.Tags.Lens, work.Lens } };
+        var slotHeld = true;
         try
         {
             var result = await engine.RenderAsync(work, new StepCounter(deviceTags), item.Cancel.Token);
+            var seconds = watch.Elapsed.TotalSeconds;
+            FreeSlot(ref slotHeld, seconds);
             if (result.Lenses.Count > 0)
             {
                 await Retry(() => grains.GetGrain<ILayerGrain>(FarmIds.Layer(work.Model, work.Layer)).RecordAsync(result.Lenses));
@@ -180,7 +193,7 @@ public sealed partial class RenderWorker(
             if (result.Rendered)
             {
                 FarmTelemetry.LensesRendered.Add(result.Lenses.Count, deviceTags);
-                FarmTelemetry.RenderSeconds.Record(watch.Elapsed.TotalSeconds, deviceTags);
+                FarmTelemetry.RenderSeconds.Record(seconds, deviceTags);
             }
         }
         catch (OperationCanceledException) when (item.Cancel.IsCancellationRequested)
@@ -194,15 +207,30 @@ public sealed partial class RenderWorker(
         catch (Exception e)
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            FreeSlot(ref slotHeld, watch.Elapsed.TotalSeconds);
             await ReportFailureAsync(job, item, e);
         }
         finally
         {
-            FarmTelemetry.DeviceBusySeconds.Add(watch.Elapsed.TotalSeconds, new TagList { { FarmTelemetry.Tags.Device, Info.Device } });
+            FreeSlot(ref slotHeld, watch.Elapsed.TotalSeconds);
             held.TryRemove(lease.LeaseId, out _);
             item.Cancel.Dispose();
             slotFreed.Release();
         }
+    }
+
+    /// <summary>The render is over (done, failed or stopped): its slot may start the next one while this item is reported.</summary>
+    private void FreeSlot(ref bool slotHeld, double busySeconds)
+    {
+        if (!slotHeld)
+        {
+            return;
+        }
+
+        slotHeld = false;
+        FarmTelemetry.DeviceBusySeconds.Add(busySeconds, new TagList { { FarmTelemetry.Tags.Device, Info.Device } });
+        Interlocked.Decrement(ref rendering);
+        slotFreed.Release();
     }
 
     private async Task ReportFailureAsync(IJobGrain job, Held item, Exception e)

@@ -13,6 +13,12 @@ public sealed class FarmClusterFixture : IAsyncLifetime
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
+    /// <summary>How long every layer grain's RecordAsync is held back before it runs (a slow index; zero by default).</summary>
+    internal TimeSpan LayerRecordDelay { get; set; }
+
+    /// <summary>Called as each delayed layer RecordAsync is let through.</summary>
+    internal Action? LayerRecordReleased { get; set; }
+
     public IClusterClient Client => Cluster.Client;
 
     public async Task InitializeAsync()
@@ -27,6 +33,16 @@ public sealed class FarmClusterFixture : IAsyncLifetime
                 o.FlushInterval = TimeSpan.FromMilliseconds(200);
             });
             silo.Services.AddSingleton<IRenderEngine>(Engine);
+            silo.AddIncomingGrainCallFilter(async call =>
+            {
+                if (LayerRecordDelay > TimeSpan.Zero && call.Grain is ILayerGrain && call.InterfaceMethod.Name == nameof(ILayerGrain.RecordAsync))
+                {
+                    await Task.Delay(LayerRecordDelay);
+                    LayerRecordReleased?.Invoke();
+                }
+
+                await call.Invoke();
+            });
             silo.Services.AddRenderWorker(options.SiloName, w =>
             {
                 w.Slots = 2;

@@ -29,6 +29,33 @@ public class JobClusterTests(FarmClusterFixture farm)
     }
 
     [Fact]
+    public async Task A_slot_renders_its_next_item_while_the_last_one_is_still_being_reported()
+    {
+        // Reports held back for a second each: a worker that waited for its reports would have rendered
+        // one item per slot (4 in all) before the first report got through.
+        var slots = farm.Workers.Sum(w => w.Info.Slots);
+        var renderedBeforeFirstReport = -1;
+        string? jobId = null;
+        farm.LayerRecordDelay = TimeSpan.FromSeconds(1);
+        farm.LayerRecordReleased = () => Interlocked.CompareExchange(ref renderedBeforeFirstReport, RendersOf(jobId ?? "").Count, -1);
+        try
+        {
+            var job = await Directory.SubmitAsync(new JobSpec { Model = "tiny", Layers = ["conv2"], Lenses = ["featurevis", "negative"], UnitsPerItem = 1 });
+            jobId = job.Id;
+            var done = await farm.WaitAsync(job.Id, s => s.IsFinished);
+
+            Assert.Equal(JobState.Completed, done.State);
+            Assert.Equal(12, RendersOf(job.Id).Count);
+            Assert.Equal(2 * slots, renderedBeforeFirstReport);
+        }
+        finally
+        {
+            farm.LayerRecordDelay = TimeSpan.Zero;
+            farm.LayerRecordReleased = null;
+        }
+    }
+
+    [Fact]
     public async Task Submitting_twice_with_one_client_token_is_one_job()
     {
         var spec = new JobSpec { Model = "tiny", Layers = ["logits"], ClientToken = "retry-me-" + Guid.NewGuid() };
