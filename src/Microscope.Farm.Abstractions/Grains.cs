@@ -18,6 +18,10 @@ public interface ILayerGrain : IGrainWithStringKey
     Task RecordAsync(IReadOnlyList<LensRecord> lenses);
 
     Task<LayerState> GetAsync();
+
+    /// <summary>How many of the layer's units have each lens: the index in counts, for overviews.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<LayerSummary> SummaryAsync();
 }
 
 /// <summary>A unit, keyed by <see cref="FarmIds.Unit"/>: which lenses exist, where, and their quality figures.</summary>

@@ -45,6 +45,13 @@ public sealed record LayerState(
     [property: Id(2)] IReadOnlyDictionary<int, IReadOnlyList<string>> UnitLenses,
     [property: Id(3)] IReadOnlyList<LensRecord> LayerLenses);
 
+/// <summary>How many units of a layer have any stored lens, and how many have each lens; the layer lenses it has.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LayerSummary(
+    [property: Id(0)] int RenderedUnits,
+    [property: Id(1)] IReadOnlyDictionary<string, int> UnitsByLens,
+    [property: Id(2)] IReadOnlyList<string> LayerLenses);
+
 /// <summary>A unit's stored lenses.</summary>
 [GenerateSerializer, Immutable]
 public sealed record UnitState(

@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microscope.Farm.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Scalar.AspNetCore;
 
@@ -16,6 +18,9 @@ public static class ApiServices
         // Enums as names: job states read "Running", not 1.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddProblemDetails();
+        services.AddSingleton(sp => new LensCache(
+            new ImmutableBlobCache(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<IConfiguration>().GetValue("Farm:Api:LensCacheMegabytes", 256L) * 1024 * 1024),
+            TimeSpan.FromSeconds(2), TimeProvider.System));
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Microscope Farm API";

@@ -11,7 +11,7 @@ public static class JobsApi
 {
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/jobs").WithTags("jobs");
+        var group = routes.MapGroup("/api/jobs").WithTags("jobs").AddEndpointFilter(WriteAccess.ReadFilter);
         group.MapGet("/", ListAsync);
         group.MapGet("/{job}", GetAsync);
         group.MapPost("/", SubmitAsync).AddEndpointFilter(WriteAccess.Filter);

@@ -11,7 +11,7 @@ public static class ModelsApi
 {
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/models").WithTags("models");
+        var group = routes.MapGroup("/api/models").WithTags("models").AddEndpointFilter(WriteAccess.ReadFilter);
         group.MapGet("/", ListAsync);
         group.MapGet("/{model}", GetAsync);
         group.MapGet("/{model}/layers", LayersAsync);
@@ -22,11 +22,18 @@ public static class ModelsApi
         return group;
     }
 
-    public sealed record ModelSummary(string Id, string Version, string Title, string Source, int Layers, int Units, IReadOnlyList<string> Lenses);
+    /// <summary>A model in the list; <c>RenderedUnits</c> counts units with any stored lens, <c>RenderedByLens</c> units with each lens.</summary>
+    public sealed record ModelSummary(string Id, string Version, string Title, string Source, int Layers, int Units, IReadOnlyList<string> Lenses,
+        int RenderedUnits, IReadOnlyDictionary<string, int> RenderedByLens);
+
+    /// <summary>A layer in graph order with what is rendered of it.</summary>
+    public sealed record LayerOverview(string Id, string Op, IReadOnlyList<int> Shape, int Index, int Units,
+        int RenderedUnits, IReadOnlyDictionary<string, int> RenderedByLens, IReadOnlyList<string> LayerLenses);
 
     public sealed record LayerView(string Model, LayerInfo Layer, LayerState Stored);
 
-    public sealed record LensView(string Lens, string Url, string OptionsHash, IReadOnlyDictionary<string, double> Quality, LensOptions Options, DateTimeOffset RenderedAt);
+    /// <summary>A stored lens: the URLs of its image and of its data document (JSON).</summary>
+    public sealed record LensView(string Lens, string Url, string? DataUrl, string OptionsHash, IReadOnlyDictionary<string, double> Quality, LensOptions Options, DateTimeOffset RenderedAt);
 
     public sealed record UnitView(string Model, string Layer, int Unit, string Permalink, IReadOnlyList<LensView> Lenses);
 
@@ -34,12 +41,25 @@ public static class ModelsApi
     {
         var ids = await grains.GetGrain<IModelDirectoryGrain>(0).ListAsync();
         var models = await Task.WhenAll(ids.Select(id => grains.GetGrain<IModelGrain>(id).GetAsync()));
-        return TypedResults.Ok(models.OfType<ModelInfo>().Select(m => new ModelSummary(m.Id, m.Version, m.Title, m.Source, m.Layers.Count, m.TotalUnits, m.Lenses)).ToList());
+        var summaries = await Task.WhenAll(models.OfType<ModelInfo>().Select(async m =>
+        {
+            var layers = await OverviewAsync(grains, m);
+            var byLens = layers.SelectMany(l => l.RenderedByLens).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Sum(e => e.Value));
+            return new ModelSummary(m.Id, m.Version, m.Title, m.Source, m.Layers.Count, m.TotalUnits, m.Lenses, layers.Sum(l => l.RenderedUnits), byLens);
+        }));
+        return TypedResults.Ok(summaries.ToList());
     }
 
     public static async Task<Ok<ModelInfo>> GetAsync(IGrainFactory grains, string model) => TypedResults.Ok(await ModelAsync(grains, model));
 
-    public static async Task<Ok<IReadOnlyList<LayerInfo>>> LayersAsync(IGrainFactory grains, string model) => TypedResults.Ok((await ModelAsync(grains, model)).Layers);
+    public static async Task<Ok<LayerOverview[]>> LayersAsync(IGrainFactory grains, string model) => TypedResults.Ok(await OverviewAsync(grains, await ModelAsync(grains, model)));
+
+    private static Task<LayerOverview[]> OverviewAsync(IGrainFactory grains, ModelInfo model) =>
+        Task.WhenAll(model.Layers.Select(async l =>
+        {
+            var summary = await grains.GetGrain<ILayerGrain>(FarmIds.Layer(model.Id, l.Id)).SummaryAsync();
+            return new LayerOverview(l.Id, l.Op, l.Shape, l.Index, l.Units, summary.RenderedUnits, summary.UnitsByLens, summary.LayerLenses);
+        }));
 
     public static async Task<Ok<LayerView>> LayerAsync(IGrainFactory grains, string model, string layer)
     {
@@ -54,31 +74,74 @@ public static class ModelsApi
         var state = await grains.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, number)).GetAsync();
         var prefix = $"/api/models/{model}/layers/{layer}/units/{number}";
         return TypedResults.Ok(new UnitView(model, layer, number, $"/models/{model}/layers/{layer}/units/{number}",
-            [.. state.Lenses.Select(l => new LensView(l.Lens, $"{prefix}/lenses/{l.Lens}?options={l.OptionsHash}", l.OptionsHash, l.Quality, l.Options, l.RenderedAt))]));
+            [.. state.Lenses.Select(l => new LensView(l.Lens, $"{prefix}/lenses/{l.Lens}?options={l.OptionsHash}",
+                l.DataPath is null ? null : $"{prefix}/lenses/{l.Lens}.json?options={l.OptionsHash}", l.OptionsHash, l.Quality, l.Options, l.RenderedAt))]));
     }
 
-    /// <summary>The lens's image (the newest render, or the one with ?options=hash); 202 while it is not rendered yet.</summary>
-    public static async Task<IResult> LensAsync(IGrainFactory grains, ILensStore store, HttpContext context, string model, string layer, string unit, string lens, string? options)
+    /// <summary>Priority of the jobs a writer starts by asking for a lens that is not rendered yet (?render=true).</summary>
+    public const int OnDemandPriority = 100;
+
+    /// <summary>
+    /// The lens's image, or with a .json suffix its data document (options, quality figures, and the
+    /// lens's data: the examples and their activations, the tuning curves), the newest render or the
+    /// one with ?options=hash; 202 while it is not rendered yet, and with ?render=true a caller who may write
+    /// starts a high-priority job for it (idempotent: asking again joins the same job).
+    /// </summary>
+    public static async Task<IResult> LensAsync(IGrainFactory grains, LensCache cache, HttpContext context,
+        string model, string layer, string unit, string lens, string? options, bool? render)
     {
-        var (_, number) = await CheckUnitAsync(grains, model, layer, unit);
-        var kind = FarmLenses.Get(lens);
-        var state = await grains.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, number)).GetAsync();
-        var layerLenses = kind.Scope == LensScope.Layer ? (await grains.GetGrain<ILayerGrain>(FarmIds.Layer(model, layer)).GetAsync()).LayerLenses : state.Lenses;
-        var record = layerLenses.Where(l => l.Lens == kind.Name && (options is null || l.OptionsHash == options)).MaxBy(l => l.RenderedAt);
+        var (name, data) = lens.EndsWith(".json", StringComparison.Ordinal) ? (lens[..^5], true)
+            : lens.EndsWith(".png", StringComparison.Ordinal) ? (lens[..^4], false) : (lens, false);
+        var route = $"{model}/{layer}/{unit}/{name}?{options}";
+        var record = cache.Record(route);
         if (record is null)
         {
-            context.Response.Headers.RetryAfter = "30";
-            return TypedResults.Json(new { status = "pending", model, layer, unit = number, lens = kind.Name, detail = "not rendered yet; submit a job (POST /api/jobs) or wait for the running one" }, statusCode: StatusCodes.Status202Accepted);
+            var (_, number) = await CheckUnitAsync(grains, model, layer, unit);
+            var kind = FarmLenses.Get(name);
+            var records = kind.Scope == LensScope.Layer
+                ? (await grains.GetGrain<ILayerGrain>(FarmIds.Layer(model, layer)).GetAsync()).LayerLenses
+                : (await grains.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, number)).GetAsync()).Lenses;
+            record = records.Where(l => l.Lens == kind.Name && (options is null || l.OptionsHash == options)).MaxBy(l => l.RenderedAt);
+            if (record is null)
+            {
+                return await PendingAsync(grains, context, model, layer, number, kind, render == true);
+            }
+
+            cache.Remember(route, record);
         }
 
-        var blob = await store.GetAsync(record.ImagePath, context.RequestAborted);
-        if (blob is null)
-        {
-            throw new FarmNotFoundException($"the stored {kind.Name} of {model}/{layer}/{number} is missing from the lens store ({record.ImagePath}).");
-        }
-
+        var path = data ? record.DataPath ?? throw new FarmNotFoundException($"the {record.Lens} lens has no JSON data; ask for its image (without .json).") : record.ImagePath;
+        var (content, blob) = await cache.GetAsync(path, context.RequestAborted)
+            ?? throw new FarmNotFoundException($"the stored {record.Lens} of {model}/{layer}/{unit} is missing from the lens store ({path}).");
         context.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
-        return TypedResults.File(blob.Content.ToArray(), blob.ContentType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(blob.ETag), enableRangeProcessing: true);
+        return TypedResults.File(content, blob.ContentType, lastModified: blob.LastModified,
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(blob.ETag), enableRangeProcessing: true);
+    }
+
+    private static async Task<IResult> PendingAsync(IGrainFactory grains, HttpContext context, string model, string layer, int unit, LensKind kind, bool render)
+    {
+        string? job = null;
+        if (render && WriteAccess.Allows(context))
+        {
+            var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitAsync(new JobSpec
+            {
+                Model = model,
+                Layers = [layer],
+                Units = kind.Scope == LensScope.Layer ? null : [unit],
+                Lenses = [kind.Name],
+                Priority = OnDemandPriority,
+                UnitsPerItem = 1,
+                ClientToken = $"on-demand:{model}/{layer}/{(kind.Scope == LensScope.Layer ? "layer" : unit)}/{kind.Name}",
+                Owner = WriteAccess.Caller(context),
+            });
+            job = status.Id;
+        }
+
+        context.Response.Headers.RetryAfter = job is null ? "30" : "5";
+        var detail = job is not null ? $"rendering now at priority {OnDemandPriority} in job {job}; ask again shortly"
+            : render ? "not rendered yet; rendering on demand needs write access (an API key)"
+            : "not rendered yet; submit a job (POST /api/jobs), ask with ?render=true as a writer, or wait for the running one";
+        return TypedResults.Json(new { status = "pending", model, layer, unit, lens = kind.Name, job, detail }, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<ModelInfo> ModelAsync(IGrainFactory grains, string model) =>

@@ -101,6 +101,11 @@ internal sealed class LayerGrain(
             state.State.Units.ToDictionary(u => u.Key, u => (IReadOnlyList<string>)[.. u.Value.Select(l => $"{l.Lens}/{l.OptionsHash}")]), [.. state.State.LayerLenses]));
     }
 
+    public Task<LayerSummary> SummaryAsync() => Task.FromResult(new LayerSummary(
+        state.State.Units.Count(u => u.Value.Count > 0),
+        state.State.Units.Values.SelectMany(records => records.Select(r => r.Lens).Distinct()).CountBy(lens => lens).ToDictionary(),
+        [.. state.State.LayerLenses.Select(r => r.Lens).Distinct().Order()]));
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await WriteManifestsAsync(cancellationToken);
 
     /// <summary>One manifest per model version the layer has lenses of.</summary>

@@ -8,13 +8,15 @@ namespace Microscope.Farm.FaultTests;
 
 /// <summary>
 /// The embedded default as ./run.sh starts it (role all, localhost clustering, files, a default job),
-/// on a small model, as a real process: the API, health and metrics it serves.
+/// on a small model, as a real process, once for the tests of <see cref="EmbeddedFarmTests"/>.
 /// </summary>
-public sealed class EmbeddedFarmTests : IAsyncLifetime
+public sealed class EmbeddedFarm : IAsyncLifetime
 {
     private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-embedded-" + Guid.NewGuid().ToString("N")[..8]);
-    private SiloProcess silo = null!;
-    private HttpClient http = null!;
+
+    internal SiloProcess Silo { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -22,8 +24,8 @@ public sealed class EmbeddedFarmTests : IAsyncLifetime
         var model = Path.Combine(folder, "small.onnx");
         File.WriteAllBytes(model, Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
         var port = Azurite.FreePort();
-        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        silo = SiloProcess.Start("embedded", new Dictionary<string, string>
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        Silo = SiloProcess.Start("embedded", new Dictionary<string, string>
         {
             ["Farm__Http__Url"] = $"http://127.0.0.1:{port}",
             ["Farm__Cluster__SiloPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -36,20 +38,28 @@ public sealed class EmbeddedFarmTests : IAsyncLifetime
             ["Farm__DefaultJob__Size"] = "32",
             ["Farm__Render__Slots"] = "2",
         });
-        await silo.WaitUntilAsync(async () =>
+        await Silo.WaitUntilAsync(async () =>
         {
-            var jobs = await http.GetFromJsonAsync<JsonElement>("/api/jobs");
+            var jobs = await Http.GetFromJsonAsync<JsonElement>("/api/jobs");
             return jobs.GetArrayLength() > 0 && jobs[0].GetProperty("state").GetString() == "Completed";
         }, TimeSpan.FromMinutes(2), "finished default job");
     }
 
     public async Task DisposeAsync()
     {
-        await silo.StopAsync(TimeSpan.FromSeconds(20));
-        silo.Dispose();
-        http.Dispose();
+        await Silo.StopAsync(TimeSpan.FromSeconds(20));
+        Silo.Dispose();
+        Http.Dispose();
         Directory.Delete(folder, recursive: true);
     }
+}
+
+/// <summary>The API, health and metrics the embedded farm serves.</summary>
+public sealed class EmbeddedFarmTests(EmbeddedFarm farm) : IClassFixture<EmbeddedFarm>
+{
+    private HttpClient http => farm.Http;
+
+    private SiloProcess silo => farm.Silo;
 
     [Fact]
     public async Task The_default_job_renders_and_its_lenses_are_served_with_permanent_caching()
@@ -77,6 +87,53 @@ public sealed class EmbeddedFarmTests : IAsyncLifetime
         var partial = await http.SendAsync(range);
         Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A], await partial.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task A_lens_has_its_data_as_json_and_the_overviews_count_rendered_units()
+    {
+        var unit = await http.GetFromJsonAsync<JsonElement>("/api/models/small/layers/Relu_20/units/3");
+        var dataUrl = unit.GetProperty("lenses")[0].GetProperty("dataUrl").GetString()!;
+        Assert.StartsWith("/api/models/small/layers/Relu_20/units/3/lenses/featurevis.json?options=", dataUrl);
+
+        using var data = await http.GetAsync(dataUrl);
+        Assert.Equal(HttpStatusCode.OK, data.StatusCode);
+        Assert.Equal("application/json", data.Content.Headers.ContentType!.MediaType);
+        var document = await data.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(3, document.GetProperty("unit").GetInt32());
+        Assert.Equal(4, document.GetProperty("options").GetProperty("steps").GetInt32());
+        Assert.True(document.GetProperty("quality").EnumerateObject().Any());
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/models/small/layers/Relu_20/units/3/lenses/featurevis.png")).StatusCode);
+
+        var layers = await http.GetFromJsonAsync<JsonElement>("/api/models/small/layers");
+        var relu = layers.EnumerateArray().Single(l => l.GetProperty("id").GetString() == "Relu_20");
+        var units = relu.GetProperty("units").GetInt32();
+        Assert.Equal(units, relu.GetProperty("renderedUnits").GetInt32());
+        Assert.Equal(units, relu.GetProperty("renderedByLens").GetProperty("featurevis").GetInt32());
+        Assert.All(layers.EnumerateArray().Where(l => l.GetProperty("id").GetString() != "Relu_20"), l => Assert.Equal(0, l.GetProperty("renderedUnits").GetInt32()));
+
+        var model = (await http.GetFromJsonAsync<JsonElement>("/api/models"))[0];
+        Assert.Equal(units, model.GetProperty("renderedUnits").GetInt32());
+        Assert.Equal(units, model.GetProperty("renderedByLens").GetProperty("featurevis").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_writer_asking_for_a_pending_lens_with_render_true_gets_it_rendered_at_high_priority()
+    {
+        const string url = "/api/models/small/layers/Relu_20/units/5/lenses/negative";
+        using var first = await http.GetAsync(url + "?render=true");
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var job = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetString()!;
+        using var again = await http.GetAsync(url + "?render=true");
+        Assert.Equal(job, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetString());
+
+        var status = await http.GetFromJsonAsync<JsonElement>($"/api/jobs/{Uri.EscapeDataString(job)}");
+        Assert.True(status.GetProperty("spec").GetProperty("priority").GetInt32() > 0);
+        await silo.WaitUntilAsync(async () => (await http.GetAsync(url)).StatusCode == HttpStatusCode.OK, TimeSpan.FromMinutes(1), "the on-demand render");
+        using var image = await http.GetAsync(url);
+        Assert.Equal("image/png", image.Content.Headers.ContentType!.MediaType);
+        var unit = await http.GetFromJsonAsync<JsonElement>("/api/models/small/layers/Relu_20/units/5");
+        Assert.Contains(unit.GetProperty("lenses").EnumerateArray(), l => l.GetProperty("lens").GetString() == "negative");
     }
 
     [Fact]

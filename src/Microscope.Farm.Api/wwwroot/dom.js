@@ -25,20 +25,6 @@ export async function api(path, signal) {
   return body;
 }
 
-/** Runs f over items, at most `width` at a time (the browser queues the rest anyway; this keeps the API calm). */
-export async function mapLimited(items, width, f) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await f(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-  return results;
-}
-
 export const count = (n) => Number(n).toLocaleString('en');
 
 export const percent = (part, whole) => (whole > 0 ? `${Math.floor((1000 * part) / whole) / 10}%` : '–');

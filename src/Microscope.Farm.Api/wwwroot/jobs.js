@@ -47,7 +47,11 @@ function uploadForm(uploaded) {
     }
 
     const headers = key.value ? { authorization: `Bearer ${key.value}` } : {};
-    if (key.value) sessionStorage.setItem(KEY, key.value);
+    if (key.value) {
+      sessionStorage.setItem(KEY, key.value);
+      // For private reads: images and JSON are then read with this key too (same site only; reads only).
+      document.cookie = `microscope-key=${encodeURIComponent(key.value)}; path=/; SameSite=Strict`;
+    }
     message.textContent = 'Uploading and checking the model…';
     try {
       const id = form.querySelector('#upload-id').value.trim();

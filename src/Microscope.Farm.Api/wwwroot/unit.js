@@ -21,7 +21,20 @@ function options(lens, o) {
   return `${o.steps} steps, ${o.size} px, seed ${o.seed}${lens === 'diversity' ? `, ${o.diversityImages} images` : ''}`;
 }
 
-function figure(kind, unitNumber, record, url, selected) {
+/** The dataset images that excite the unit most, with their activations, from the lens's JSON data. */
+function activations(record, signal) {
+  if (!record?.dataUrl || record.lens !== 'dataset-examples') return null;
+  const table = h('table', { class: 'activations' }, h('caption', {}, 'Top examples and their activations'),
+    h('thead', {}, h('tr', {}, ['#', 'Image', 'Activation', 'At (x, y)'].map((c) => h('th', { scope: 'col' }, c)))));
+  api(record.dataUrl, signal).then((data) => {
+    table.append(h('tbody', {}, (data.data?.top ?? []).map((e, i) => h('tr', {},
+      h('td', { class: 'num' }, i + 1), h('td', {}, h('code', {}, e.image)),
+      h('td', { class: 'num' }, Number(e.activation).toPrecision(4)), h('td', { class: 'num' }, `${e.x}, ${e.y}`)))));
+  }).catch(() => table.append(h('tbody', {}, h('tr', {}, h('td', { colspan: 4 }, 'The data could not be loaded.')))));
+  return [table, h('p', { class: 'meta' }, h('a', { href: record.dataUrl }, 'All data (JSON)'))];
+}
+
+function figure(kind, unitNumber, record, url, selected, signal) {
   const alt = `${kind.name} of unit ${unitNumber}`;
   return h('figure', { class: selected ? 'lens selected' : 'lens', id: `lens-${kind.id}`, 'aria-current': selected ? 'true' : null },
     record
@@ -31,7 +44,7 @@ function figure(kind, unitNumber, record, url, selected) {
       h('h2', {}, kind.name, kind.scope === 'layer' ? h('span', { class: 'tag' }, 'whole layer') : null),
       h('p', {}, kind.description),
       record
-        ? [h('p', { class: 'meta' }, options(kind.id, record.options), ' · ', when(record.renderedAt), ' · options ', h('code', {}, record.optionsHash)), quality(record.quality)]
+        ? [h('p', { class: 'meta' }, options(kind.id, record.options), ' · ', when(record.renderedAt), ' · options ', h('code', {}, record.optionsHash)), quality(record.quality), activations(record, signal)]
         : h('p', { class: 'meta' }, 'Not rendered yet: it appears here once a job renders it.')));
 }
 
@@ -74,7 +87,7 @@ export async function unit({ params: [id, layerId, unitText], query, signal, nav
     }
 
     const record = view.lenses.filter((r) => r.lens === kind.id).sort(newestFirst)[0];
-    return figure(kind, number, record, record?.url, kind.id === lens);
+    return figure(kind, number, record, record?.url, kind.id === lens, signal);
   });
   const permalink = new URL(link(view.permalink, keep), location.origin).href;
   const step = (u, rel, label) => (u >= 0 && u < units

@@ -1,5 +1,5 @@
 // Home (the models), a model (its layers) and a layer (every unit's lens as a lazy-loaded grid).
-import { h, api, mapLimited, count, percent, enc, link } from '/ui/dom.js';
+import { h, api, count, percent, enc, link } from '/ui/dom.js';
 
 /** The lenses in the order the farm defines them (FarmLenses.All), with a short description each. */
 export const LENSES = [
@@ -49,25 +49,15 @@ export function lensSwitcher(offered, lens, navigate, scopes = ['unit', 'layer']
 /** Whether a layer's index (unit → "lens/optionsHash" entries) has the lens for the unit. */
 const stores = (entries, lens) => entries?.some((e) => e.split('/')[0] === lens) ?? false;
 
-/** Units of a layer with a stored featurevis: from the layer's index of stored lenses. */
-async function renderedUnits(model, layer, signal) {
-  const view = await api(`/api/models/${enc(model)}/layers/${enc(layer)}`, signal);
-  return Object.values(view.stored.unitLenses).filter((entries) => stores(entries, 'featurevis')).length;
-}
+/** Units with a stored featurevis, from the counts the API keeps per lens. */
+const featurevisUnits = (counts) => counts?.featurevis ?? 0;
 
 export async function home({ signal }) {
   const list = await api('/api/models', signal);
   const cards = list.map((m) => {
-    const rendered = h('span', {}, '…');
-    const bar = h('progress', { max: m.units, value: 0, 'aria-label': `${m.title}: units rendered` });
-    getModel(m.id, signal)
-      .then((info) => mapLimited(info.layers, 4, (l) => renderedUnits(m.id, l.id, signal)))
-      .then((counts) => {
-        const done = counts.reduce((a, b) => a + b, 0);
-        rendered.textContent = `${count(done)} of ${count(m.units)} (${percent(done, m.units)})`;
-        bar.value = done;
-      })
-      .catch(() => { rendered.textContent = 'unknown'; });
+    const done = featurevisUnits(m.renderedByLens);
+    const rendered = h('span', {}, `${count(done)} of ${count(m.units)} (${percent(done, m.units)})`);
+    const bar = h('progress', { max: m.units, value: done, 'aria-label': `${m.title}: units rendered` });
     return h('li', { class: 'card' },
       h('h2', {}, h('a', { href: modelPath(m.id) }, m.title || m.id)),
       h('dl', { class: 'facts' },
@@ -101,9 +91,9 @@ export async function model({ params: [id], query, signal, navigate }) {
       h('td', { class: 'num' }, count(l.units)),
       rendered)];
   });
-  mapLimited(rows, 4, async ([l, cell]) => {
-    const done = await renderedUnits(id, l.id, signal);
-    cell.textContent = percent(done, l.units);
+  api(`/api/models/${enc(id)}/layers`, signal).then((layers) => {
+    const byId = new Map(layers.map((l) => [l.id, l]));
+    for (const [l, cell] of rows) cell.textContent = percent(featurevisUnits(byId.get(l.id)?.renderedByLens), l.units);
   }).catch(() => {});
   return {
     title: m.title || id,
