@@ -1,0 +1,189 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microscope.Testing;
+
+namespace Microscope.Farm.Deploy.Tests.Helm;
+
+/// <summary>
+/// What the farm needs from Kubernetes, read from the templates (actions replaced by placeholders that
+/// remember their expression) and values.yaml: GPUs requested as limited, graceful shutdown that hands
+/// leases back, rolling updates that never lose capacity, Orleans hosting's labels, environment and RBAC.
+/// </summary>
+public sealed partial class ChartSemanticsTests
+{
+    private static readonly string[] SiloDeployments = ["api-deployment.yaml", "render-deployments.yaml"];
+
+    private static readonly IReadOnlyDictionary<string, string> Helpers = GoTemplate.Defines(HelmChart.Template("_helpers.tpl"));
+
+    [Fact]
+    public void Render_pools_request_and_limit_the_same_number_of_GPUs()
+    {
+        var template = HelmChart.Template("render-deployments.yaml");
+        var (deployment, stripped) = Single("render-deployments.yaml", "Deployment");
+        var resources = Container(deployment)["resources"]!;
+        var requested = stripped.ActionOf((string?)resources["requests"]?["nvidia.com/gpu"]);
+        var limited = stripped.ActionOf((string?)resources["limits"]?["nvidia.com/gpu"]);
+        Assert.NotNull(requested);
+        Assert.Equal(requested, limited);
+
+        // ... and that value is the pool's gpu.count.
+        var variable = Assert.Single(Regex.Matches(requested, @"\$\w+")).Value;
+        Assert.Matches($@"\{{{{-?\s*{Regex.Escape(variable)}\s*:=\s*int\s+\$pool\.gpu\.count\s*\}}}}", template);
+    }
+
+    [Fact]
+    public void The_grace_period_outlasts_the_shutdown_timeout_in_values_yaml()
+    {
+        var values = HelmChart.Values();
+        var timeout = (long)HelmChart.At(values, "orleans.shutdown.timeoutSeconds")!;
+        var grace = (long)HelmChart.At(values, "orleans.shutdown.terminationGracePeriodSeconds")!;
+        Assert.True(grace > timeout, $"terminationGracePeriodSeconds {grace} must be greater than the shutdown timeout {timeout}, or silos are killed with leases held");
+    }
+
+    [Fact]
+    public void Silo_pods_take_the_grace_period_and_shutdown_timeout_from_those_values()
+    {
+        var podSpec = Helper("microscope-farm.podSpec");
+        Assert.Equal(".Values.orleans.shutdown.terminationGracePeriodSeconds", podSpec.Stripped.ActionOf((string?)podSpec.Node["terminationGracePeriodSeconds"]));
+
+        var shutdown = Env(Helper("microscope-farm.siloEnv"), "Farm__Cluster__ShutdownTimeout");
+        Assert.Contains("include \"microscope-farm.shutdownTimeout\"", shutdown);
+        var timeout = Helpers["microscope-farm.shutdownTimeout"];
+        Assert.Contains(".Values.orleans.shutdown.timeoutSeconds", timeout);
+        Assert.Matches(@"if le \$grace \$seconds \}\}\s*\{\{- fail", timeout);
+
+        foreach (var file in SiloDeployments)
+        {
+            Assert.Contains("include \"microscope-farm.podSpec\"", HelmChart.Template(file));
+        }
+    }
+
+    [Theory]
+    [InlineData("api-deployment.yaml")]
+    [InlineData("render-deployments.yaml")]
+    public void Rolling_updates_never_take_a_silo_down_before_its_replacement_is_up(string file)
+    {
+        var (deployment, _) = Single(file, "Deployment");
+        var rolling = deployment["spec"]!["strategy"]!["rollingUpdate"]!;
+        Assert.Equal(0, (long)rolling["maxUnavailable"]!);
+        Assert.True((long)rolling["maxSurge"]! >= 1);
+    }
+
+    [Theory]
+    [InlineData("api-deployment.yaml", "api")]
+    [InlineData("render-deployments.yaml", "render")]
+    public void Silo_pods_carry_what_Orleans_Kubernetes_hosting_reads(string file, string role)
+    {
+        var template = HelmChart.Template(file);
+        var (deployment, _) = Single(file, "Deployment");
+
+        // The orleans/serviceId and orleans/clusterId labels go on the pod template (nindent 8 = template.metadata.labels).
+        Assert.Matches(@"include ""microscope-farm.orleansLabels"" (\.|\$) \| nindent 8", template);
+        var labels = GoTemplate.Strip(Helpers["microscope-farm.orleansLabels"]);
+        var labelMap = YamlJson.Parse(labels.Yaml)[0]!;
+        Assert.Equal(".Values.orleans.serviceId | quote", labels.ActionOf((string?)labelMap["orleans/serviceId"]));
+        Assert.Equal(".Values.orleans.clusterId | quote", labels.ActionOf((string?)labelMap["orleans/clusterId"]));
+
+        // The environment: pod name, namespace and IP from the downward API, the ids from those labels.
+        Assert.Contains("include \"microscope-farm.siloEnv\"", template);
+        var env = Helper("microscope-farm.siloEnv");
+        Assert.Equal("metadata.name", FieldRef(env, "POD_NAME"));
+        Assert.Equal("metadata.namespace", FieldRef(env, "POD_NAMESPACE"));
+        Assert.Equal("status.podIP", FieldRef(env, "POD_IP"));
+        Assert.Equal("metadata.labels['orleans/serviceId']", FieldRef(env, "ORLEANS_SERVICE_ID"));
+        Assert.Equal("metadata.labels['orleans/clusterId']", FieldRef(env, "ORLEANS_CLUSTER_ID"));
+        Assert.Equal("kubernetes", Env(env, "Farm__Cluster__Clustering"));
+
+        // The role, and the probes on the port the host serves health on.
+        var container = Container(deployment);
+        var roleEnv = container["env"]!.AsArray().Single(e => (string?)e!["name"] == "Farm__Role")!;
+        Assert.Equal(role, (string?)roleEnv["value"]);
+        Assert.Contains("include \"microscope-farm.probes\"", template);
+    }
+
+    [Fact]
+    public void Probes_go_to_the_hosts_health_endpoints_and_startup_allows_for_loading_models()
+    {
+        var probes = Helper("microscope-farm.probes").Node;
+        Assert.Equal("/alive", (string?)probes["startupProbe"]!["httpGet"]!["path"]);
+        Assert.Equal("/healthz", (string?)probes["readinessProbe"]!["httpGet"]!["path"]);
+        Assert.Equal("/alive", (string?)probes["livenessProbe"]!["httpGet"]!["path"]);
+
+        var startup = HelmChart.At(HelmChart.Values(), "probes.startup")!;
+        var window = (long)startup["periodSeconds"]! * (long)startup["failureThreshold"]!;
+        Assert.True(window >= 300, $"the startup probe gives a silo {window} s; loading models needs minutes");
+
+        var endpoints = File.ReadAllText(RepositoryRoot.Combine("src", "Microscope.Farm.ServiceDefaults", "Extensions.cs"));
+        Assert.Contains("MapHealthChecks(\"/healthz\"", endpoints);
+        Assert.Contains("MapHealthChecks(\"/alive\"", endpoints);
+    }
+
+    [Fact]
+    public void The_role_lets_Orleans_hosting_watch_and_delete_pods()
+    {
+        var role = HelmChart.Manifests().SelectMany(TemplateYamlTests.Documents).Single(d => (string?)d["kind"] == "Role");
+        var rule = role["rules"]!.AsArray().Single(r => r!["resources"]!.AsArray().Any(x => (string?)x == "pods"))!;
+        var verbs = rule["verbs"]!.AsArray().Select(v => (string)v!).ToHashSet();
+        Assert.Superset(new HashSet<string> { "get", "list", "watch", "delete" }, verbs);
+        Assert.Equal("", (string?)rule["apiGroups"]![0]);
+    }
+
+    [Fact]
+    public void Every_render_pool_has_a_PodDisruptionBudget_switch_and_GPU_pools_tolerate_a_GPU_taint()
+    {
+        foreach (var pool in HelmChart.At(HelmChart.Values(), "render.pools")!.AsArray())
+        {
+            Assert.NotNull(HelmChart.At(pool, "podDisruptionBudget.enabled"));
+            if ((long)HelmChart.At(pool, "gpu.count")! > 0)
+            {
+                Assert.Contains(pool!["tolerations"]!.AsArray(), t => ((string?)t!["key"])?.StartsWith("nvidia.com/gpu", StringComparison.Ordinal) == true);
+            }
+        }
+    }
+
+    [Fact]
+    public void Autoscaling_queries_the_queue_depth_metric_the_farm_exports()
+    {
+        var queueDepth = File.ReadAllText(RepositoryRoot.Combine("src", "Microscope.Farm.Grains", "QueueDepth.cs"));
+        var meter = Regex.Match(queueDepth, @"CreateObservableGauge\(\s*""([a-z.]+)""").Groups[1].Value;
+        Assert.Equal("microscope.queue.depth", meter);
+
+        // The Prometheus exporter writes dots as underscores; a gauge of {item} gets no unit suffix.
+        var metric = meter.Replace('.', '_');
+        var (scaledObject, stripped) = Single("render-scaledobjects.yaml", "ScaledObject");
+        var trigger = scaledObject["spec"]!["triggers"]![0]!;
+        Assert.Equal("prometheus", (string?)trigger["type"]);
+        Assert.Contains(metric + "{", stripped.ActionOf((string?)trigger["metadata"]!["query"]));
+        Assert.Contains(".Values.render.autoscaling.prometheusServerAddress", stripped.ActionOf((string?)trigger["metadata"]!["serverAddress"]));
+    }
+
+    /// <summary>The one document of a kind in a template, and what its placeholders stand for.</summary>
+    private static (JsonNode Node, GoTemplate.Stripped Stripped) Single(string file, string kind)
+    {
+        var stripped = GoTemplate.Strip(HelmChart.Template(file));
+        var document = YamlJson.Parse(stripped.Yaml).Single(d => (string?)d?["kind"] == kind)!;
+        return (document, stripped);
+    }
+
+    /// <summary>A named template of _helpers.tpl parsed as YAML.</summary>
+    private static (JsonNode Node, GoTemplate.Stripped Stripped) Helper(string name)
+    {
+        var stripped = GoTemplate.Strip(Helpers[name]);
+        return (YamlJson.Parse(stripped.Yaml)[0]!, stripped);
+    }
+
+    private static JsonNode Container(JsonNode deployment) => deployment["spec"]!["template"]!["spec"]!["containers"]![0]!;
+
+    private static JsonNode EnvVar((JsonNode Node, GoTemplate.Stripped Stripped) env, string name) =>
+        env.Node.AsArray().SingleOrDefault(e => (string?)e!["name"] == name) ?? throw new Xunit.Sdk.XunitException($"no {name} in the silo environment");
+
+    private static string? FieldRef((JsonNode Node, GoTemplate.Stripped Stripped) env, string name) =>
+        (string?)EnvVar(env, name)["valueFrom"]?["fieldRef"]?["fieldPath"];
+
+    /// <summary>A literal value, or the action it is written from.</summary>
+    private static string? Env((JsonNode Node, GoTemplate.Stripped Stripped) env, string name)
+    {
+        var value = (string?)EnvVar(env, name)["value"];
+        return env.Stripped.ActionOf(value) ?? value;
+    }
+}
