@@ -83,6 +83,22 @@ public interface IJobDirectoryGrain : IGrainWithIntegerKey
     Task JobChangedAsync(string job, JobState state, int priority, int waiting);
 }
 
+/// <summary>
+/// The render workers of the cluster (one grain, key 0): each reports every few seconds and learns
+/// whether an operator asked its silo to drain. Drains are kept in grain storage, so a drained silo
+/// that restarts stays drained until it is undrained.
+/// </summary>
+public interface IWorkerRegistryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records the report; answers whether this worker should drain (take no more work).</summary>
+    Task<bool> HeartbeatAsync(WorkerReport report);
+
+    Task<IReadOnlyList<WorkerView>> ListAsync();
+
+    /// <summary>Drains (or undrains) a silo, named by its silo name or one of its worker ids; returns its workers.</summary>
+    Task<IReadOnlyList<WorkerView>> SetDrainingAsync(string siloOrWorker, bool draining);
+}
+
 /// <summary>The list of registered models (one grain, key 0); model grains add themselves.</summary>
 public interface IModelDirectoryGrain : IGrainWithIntegerKey
 {

@@ -148,6 +148,23 @@ public sealed record WorkerInfo(
     public bool Serves(IReadOnlyList<string> required) => required.All(t => Tags.Contains(t, StringComparer.OrdinalIgnoreCase));
 }
 
+/// <summary>What a render worker tells the worker registry on each heartbeat.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkerReport(
+    [property: Id(0)] WorkerInfo Info,
+    [property: Id(1)] int Running,
+    [property: Id(2)] bool Stopping);
+
+/// <summary>A render worker as operators see it: its last report, and whether it was told to drain.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkerView(
+    [property: Id(0)] WorkerInfo Info,
+    [property: Id(1)] int Running,
+    [property: Id(2)] bool Draining,
+    [property: Id(3)] bool Stopping,
+    [property: Id(4)] DateTimeOffset LastSeen,
+    [property: Id(5)] bool Alive);
+
 /// <summary>One stored lens of a unit (or of a layer, unit -1).</summary>
 [GenerateSerializer, Immutable]
 public sealed record LensRecord(

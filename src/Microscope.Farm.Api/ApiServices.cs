@@ -35,6 +35,7 @@ public static class ApiServices
     {
         routes.MapModelsApi();
         routes.MapJobsApi();
+        routes.MapWorkersApi();
         routes.MapOpenApi(OpenApiPath);
         routes.MapScalarApiReference("/api/docs", o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("Microscope Farm API"));
         return routes;

@@ -28,6 +28,7 @@ public sealed partial class RenderWorker(
     private readonly ActiveJobs active = new(grains, time);
     private DateTimeOffset pausedUntil;
     private volatile bool draining;
+    private volatile bool drainedByOperator;
 
     public WorkerInfo Info { get; } = new(identity.Id, identity.Silo, workerOptions.Value.Device, [.. workerOptions.Value.Tags], workerOptions.Value.Slots);
 
@@ -42,7 +43,8 @@ public sealed partial class RenderWorker(
     /// </summary>
     private int FreeSlots => Math.Min(options.Slots - Volatile.Read(ref rendering), 2 * options.Slots - held.Count);
 
-    public bool Draining => draining;
+    /// <summary>Taking no more work: stopping, drained here, or drained by an operator through the worker registry.</summary>
+    public bool Draining => draining || drainedByOperator;
 
     /// <summary>Takes no more work; running items finish and are reported as usual.</summary>
     public void Drain()
@@ -56,7 +58,9 @@ public sealed partial class RenderWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(logger, Info.Id, Info.Device, Info.Slots, string.Join(",", Info.Tags));
+        await HeartbeatAsync();
         var renewals = RenewLoopAsync(stoppingToken);
+        var heartbeats = HeartbeatLoopAsync(stoppingToken);
         var idle = options.PollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -64,7 +68,7 @@ public sealed partial class RenderWorker(
             try
             {
                 var free = FreeSlots;
-                if (free > 0 && !draining && time.GetUtcNow() >= pausedUntil)
+                if (free > 0 && !Draining && time.GetUtcNow() >= pausedUntil)
                 {
                     leased = await LeaseAsync(free, stoppingToken);
                 }
@@ -93,6 +97,50 @@ public sealed partial class RenderWorker(
         }
 
         await renewals.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Tells the worker registry how this worker is, and learns whether an operator drained its silo.</summary>
+    private async Task HeartbeatAsync()
+    {
+        try
+        {
+            var drain = await grains.GetGrain<IWorkerRegistryGrain>(0).HeartbeatAsync(new WorkerReport(Info, held.Count, draining));
+            if (drain != drainedByOperator)
+            {
+                drainedByOperator = drain;
+                if (drain)
+                {
+                    LogDraining(logger, Info.Id, held.Count);
+                }
+                else
+                {
+                    LogUndrained(logger, Info.Id);
+                    slotFreed.Release();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            LogHeartbeatFailed(logger, e, Info.Id);
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.HeartbeatInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            await HeartbeatAsync();
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -322,6 +370,12 @@ public sealed partial class RenderWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Render worker {Worker} is draining: it takes no more work; {Running} item(s) running")]
     private static partial void LogDraining(ILogger logger, string worker, int running);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Render worker {Worker} is undrained: it takes work again")]
+    private static partial void LogUndrained(ILogger logger, string worker);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not report to the worker registry; trying again")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception e, string worker);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not poll for work; trying again")]
     private static partial void LogPollFailed(ILogger logger, Exception e, string worker);

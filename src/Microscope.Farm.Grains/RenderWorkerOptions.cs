@@ -22,6 +22,9 @@ public sealed class RenderWorkerOptions
     /// <summary>How long the worker takes no work after the lens store was unreachable.</summary>
     public TimeSpan StoragePause { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the worker reports to the worker registry (and so how soon an operator's drain takes effect).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>On shutdown, how long running renders get to notice cancellation before their leases are handed back anyway.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 }

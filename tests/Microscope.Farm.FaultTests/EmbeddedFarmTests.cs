@@ -37,6 +37,7 @@ public sealed class EmbeddedFarm : IAsyncLifetime
             ["Farm__DefaultJob__Steps"] = "4",
             ["Farm__DefaultJob__Size"] = "32",
             ["Farm__Render__Slots"] = "2",
+            ["Farm__Render__HeartbeatInterval"] = "00:00:00.500",
         });
         await Silo.WaitUntilAsync(async () =>
         {
@@ -134,6 +135,35 @@ public sealed class EmbeddedFarmTests(EmbeddedFarm farm) : IClassFixture<Embedde
         Assert.Equal("image/png", image.Content.Headers.ContentType!.MediaType);
         var unit = await http.GetFromJsonAsync<JsonElement>("/api/models/small/layers/Relu_20/units/5");
         Assert.Contains(unit.GetProperty("lenses").EnumerateArray(), l => l.GetProperty("lens").GetString() == "negative");
+    }
+
+    [Fact]
+    public async Task Workers_are_listed_and_an_operator_can_drain_and_undrain_a_silo()
+    {
+        var workers = await http.GetFromJsonAsync<JsonElement>("/api/workers");
+        var worker = Assert.Single(workers.EnumerateArray());
+        Assert.True(worker.GetProperty("alive").GetBoolean());
+        Assert.Equal("cpu", worker.GetProperty("info").GetProperty("device").GetString());
+        Assert.Equal(2, worker.GetProperty("info").GetProperty("slots").GetInt32());
+        var name = worker.GetProperty("info").GetProperty("silo").GetString()!;
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("/api/workers/no-such-silo/drain", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/workers/..%2Fx/drain", null)).StatusCode);
+        try
+        {
+            var drained = await http.PostAsync($"/api/workers/{name}/drain", null);
+            Assert.Equal(HttpStatusCode.OK, drained.StatusCode);
+            Assert.True((await drained.Content.ReadFromJsonAsync<JsonElement>())[0].GetProperty("draining").GetBoolean());
+            await silo.WaitUntilAsync(async () => (await http.GetStringAsync("/healthz")).Contains("\"description\":\"draining\"", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(20), "health to report draining");
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync($"/api/workers/{name}/undrain", null)).StatusCode);
+        }
+
+        await silo.WaitUntilAsync(async () => (await http.GetStringAsync("/healthz")).Contains("\"description\":\"taking work\"", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), "health to report taking work");
     }
 
     [Fact]

@@ -48,6 +48,7 @@ public sealed class FarmClusterFixture : IAsyncLifetime
                 w.Slots = 2;
                 w.PollInterval = TimeSpan.FromMilliseconds(20);
                 w.MaxPollInterval = TimeSpan.FromMilliseconds(200);
+                w.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
             });
         });
         Cluster = builder.Build();
@@ -60,6 +61,21 @@ public sealed class FarmClusterFixture : IAsyncLifetime
     /// <summary>The render workers of every silo.</summary>
     internal IEnumerable<RenderWorker> Workers =>
         Cluster.Silos.Select(s => Cluster.GetSiloServiceProvider(s.SiloAddress).GetRequiredService<RenderWorker>());
+
+    /// <summary>Polls until <paramref name="until"/> holds, or fails naming <paramref name="what"/>.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> until, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!await until())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting for " + what);
+            }
+
+            await Task.Delay(50);
+        }
+    }
 
     public async Task<JobStatus> WaitAsync(string job, Func<JobStatus, bool> until, TimeSpan? timeout = null)
     {

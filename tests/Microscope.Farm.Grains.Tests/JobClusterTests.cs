@@ -144,6 +144,46 @@ public class JobClusterTests(FarmClusterFixture farm)
     }
 
     [Fact]
+    public async Task Silos_drained_through_the_worker_registry_take_no_work_until_undrained()
+    {
+        var registry = farm.Client.GetGrain<IWorkerRegistryGrain>(0);
+        var silos = farm.Workers.Select(w => w.Info.Silo).ToList();
+        await FarmClusterFixture.EventuallyAsync(async () => (await registry.ListAsync()).Count(w => w.Alive) == silos.Count, "both workers to report");
+        var listed = await registry.ListAsync();
+        Assert.All(listed, w => Assert.Equal("cpu", w.Info.Device));
+        Assert.All(listed, w => Assert.False(w.Draining));
+        await Assert.ThrowsAsync<FarmNotFoundException>(() => registry.SetDrainingAsync("no-such-silo", true));
+
+        try
+        {
+            foreach (var silo in silos)
+            {
+                Assert.All(await registry.SetDrainingAsync(silo, true), w => Assert.True(w.Draining));
+            }
+
+            await FarmClusterFixture.EventuallyAsync(() => Task.FromResult(farm.Workers.All(w => w.Draining && w.Running == 0)), "the workers to drain");
+            var job = await Directory.SubmitAsync(new JobSpec { Model = "tiny", Layers = ["conv2"], UnitsPerItem = 1 });
+            await Task.Delay(500);
+            Assert.Empty(RendersOf(job.Id));
+            Assert.Equal(6, (await farm.Client.GetGrain<IJobGrain>(job.Id).GetStatusAsync()).Counts.Waiting);
+
+            await registry.SetDrainingAsync(silos[0], false);
+            var done = await farm.WaitAsync(job.Id, s => s.IsFinished);
+            Assert.Equal(JobState.Completed, done.State);
+            Assert.True(farm.Workers.Single(w => w.Info.Silo == silos[1]).Draining);
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await registry.SetDrainingAsync(silo, false);
+            }
+
+            await FarmClusterFixture.EventuallyAsync(() => Task.FromResult(farm.Workers.All(w => !w.Draining)), "the workers to undrain");
+        }
+    }
+
+    [Fact]
     public async Task A_failing_item_is_retried_and_a_permanent_error_is_listed()
     {
         // Scripted: the next job's only item fails once, then succeeds; the one after fails with a bad request.
