@@ -102,7 +102,7 @@ public sealed partial class ChartSemanticsTests
     }
 
     [Fact]
-    public void Probes_go_to_the_hosts_health_endpoints_and_startup_allows_for_loading_models()
+    public void Probes_go_to_the_hosts_health_endpoints_and_startup_allows_minutes()
     {
         var probes = Helper("microscope-farm.probes").Node;
         Assert.Equal("/alive", (string?)probes["startupProbe"]!["httpGet"]!["path"]);
@@ -111,7 +111,7 @@ public sealed partial class ChartSemanticsTests
 
         var startup = HelmChart.At(HelmChart.Values(), "probes.startup")!;
         var window = (long)startup["periodSeconds"]! * (long)startup["failureThreshold"]!;
-        Assert.True(window >= 300, $"the startup probe gives a silo {window} s; loading models needs minutes");
+        Assert.True(window >= 300, $"the startup probe gives a silo {window} s; starting and joining a busy cluster can take minutes");
 
         var endpoints = File.ReadAllText(RepositoryRoot.Combine("src", "Microscope.Farm.ServiceDefaults", "Extensions.cs"));
         Assert.Contains("MapHealthChecks(\"/healthz\"", endpoints);

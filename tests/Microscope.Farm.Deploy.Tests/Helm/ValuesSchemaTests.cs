@@ -70,6 +70,35 @@ public sealed partial class ValuesSchemaTests
         Assert.True(undocumented.Count == 0, "keys without a comment above them:\n" + string.Join("\n", undocumented));
     }
 
+    /// <summary>The chart's README lists every value (free-form blocks such as resources or nodeSelector as one row; a list of pools by its first entry's keys).</summary>
+    [Fact]
+    public void The_chart_readme_lists_every_value()
+    {
+        var readme = HelmChart.Read("README.md");
+        var missing = Leaves(HelmChart.Values(), "").Where(path => !readme.Contains($"| `{path}` |", StringComparison.Ordinal)).ToList();
+        Assert.True(missing.Count == 0, "README.md lacks rows for: " + string.Join(", ", missing));
+    }
+
+    private static readonly HashSet<string> FreeForm =
+        ["resources", "nodeSelector", "tolerations", "affinity", "podAnnotations", "annotations", "labels", "extraEnv",
+         "podSecurityContext", "securityContext", "imagePullSecrets", "organisms", "secretKeys", "extraTags"];
+
+    private static IEnumerable<string> Leaves(JsonNode? node, string path)
+    {
+        var freeForm = FreeForm.Contains(path[(path.LastIndexOf('.') + 1)..]);
+        if (node is JsonObject { Count: > 0 } map && !freeForm)
+        {
+            return map.SelectMany(kv => Leaves(kv.Value, path.Length == 0 ? kv.Key : $"{path}.{kv.Key}"));
+        }
+
+        if (node is JsonArray { Count: > 0 } list && list[0] is JsonObject && !freeForm)
+        {
+            return [path, .. Leaves(list[0], path + "[]")];
+        }
+
+        return [path];
+    }
+
     private static List<string> Errors(JsonNode values)
     {
         using var document = JsonDocument.Parse(values.ToJsonString());
