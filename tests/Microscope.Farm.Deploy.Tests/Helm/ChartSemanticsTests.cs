@@ -157,6 +157,31 @@ public sealed partial class ChartSemanticsTests
         Assert.Contains(".Values.render.autoscaling.prometheusServerAddress", stripped.ActionOf((string?)trigger["metadata"]!["serverAddress"]));
     }
 
+    /// <summary>
+    /// Every Farm__ setting the chart writes is one the host reads: a property of that name in src/
+    /// (the options classes) or the whole key read as a string ("Farm:Api:Keys"). A misspelt variable
+    /// would be ignored silently by configuration binding.
+    /// </summary>
+    [Fact]
+    public void Every_Farm_setting_the_chart_writes_is_read_by_the_host()
+    {
+        // Settings the chart passes ahead of the host: workload identity's service URIs and the CUDA fallback are being added to it.
+        string[] pending = ["Farm:Store:BlobServiceUri", "Farm:Store:TableServiceUri", "Farm:Render:CudaFallback"];
+        var source = string.Join("\n", Directory.EnumerateFiles(RepositoryRoot.Combine("src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(File.ReadAllText));
+        var settings = HelmChart.TemplateFiles().SelectMany(f => FarmVariable().Matches(HelmChart.Template(f)))
+            .Select(m => m.Value.Replace("__", ":", StringComparison.Ordinal)).Distinct().Except(pending).ToList();
+        Assert.Contains("Farm:Render:Slots", settings);
+        var unknown = settings.Where(key =>
+            !source.Contains($"\"{key}\"", StringComparison.Ordinal)
+            && !Regex.IsMatch(source, $@"public [\w<>?,\s]+ {Regex.Escape(key[(key.LastIndexOf(':') + 1)..])} \{{ get;")).ToList();
+        Assert.True(unknown.Count == 0, "the chart sets settings the host does not read: " + string.Join(", ", unknown));
+    }
+
+    [GeneratedRegex(@"Farm(?:__[A-Z][A-Za-z]*)+")]
+    private static partial Regex FarmVariable();
+
     /// <summary>The one document of a kind in a template, and what its placeholders stand for.</summary>
     private static (JsonNode Node, GoTemplate.Stripped Stripped) Single(string file, string kind)
     {
