@@ -87,3 +87,20 @@ public sealed class FarmNotFoundException : Exception
     {
     }
 }
+
+/// <summary>A caller's quota would be exceeded (unfinished jobs, items a day); the message says which and what to do.</summary>
+[GenerateSerializer]
+public sealed class FarmQuotaException : Exception
+{
+    public FarmQuotaException(string message) : base(message)
+    {
+    }
+
+    public FarmQuotaException()
+    {
+    }
+
+    public FarmQuotaException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

@@ -73,6 +73,12 @@ public interface IJobDirectoryGrain : IGrainWithIntegerKey
     /// <summary>Expands and queues a job; idempotent on <see cref="JobSpec.ClientToken"/>.</summary>
     Task<JobStatus> SubmitAsync(JobSpec spec);
 
+    /// <summary>
+    /// As <see cref="SubmitAsync"/>, unless the job would take its owner past the quota: then
+    /// <see cref="FarmQuotaException"/>. A retried submission (same client token) is never refused.
+    /// </summary>
+    Task<JobStatus> SubmitWithinQuotaAsync(JobSpec spec, JobQuota quota);
+
     Task<IReadOnlyList<JobStatus>> ListAsync();
 
     /// <summary>Ids of jobs that may have work for this worker, highest priority first.</summary>

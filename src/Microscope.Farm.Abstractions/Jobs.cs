@@ -148,6 +148,15 @@ public sealed record WorkerInfo(
     public bool Serves(IReadOnlyList<string> required) => required.All(t => Tags.Contains(t, StringComparer.OrdinalIgnoreCase));
 }
 
+/// <summary>What one caller (API key) may have: unfinished jobs at once, and work items submitted in 24 hours; 0 is no limit.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobQuota(
+    [property: Id(0)] int ConcurrentJobs,
+    [property: Id(1)] long ItemsPerDay)
+{
+    public static readonly JobQuota Unlimited = new(0, 0);
+}
+
 /// <summary>What a render worker tells the worker registry on each heartbeat.</summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkerReport(

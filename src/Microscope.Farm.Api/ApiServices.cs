@@ -18,6 +18,7 @@ public static class ApiServices
         // Enums as names: job states read "Running", not 1.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddProblemDetails();
+        services.AddWriteRateLimit();
         services.AddSingleton(sp => new LensCache(
             new ImmutableBlobCache(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<IConfiguration>().GetValue("Farm:Api:LensCacheMegabytes", 256L) * 1024 * 1024),
             TimeSpan.FromSeconds(2), TimeProvider.System));

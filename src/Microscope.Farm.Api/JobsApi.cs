@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 
 namespace Microscope.Farm.Api;
 
@@ -14,11 +15,11 @@ public static class JobsApi
         var group = routes.MapGroup("/api/jobs").WithTags("jobs").AddEndpointFilter(WriteAccess.ReadFilter);
         group.MapGet("/", ListAsync);
         group.MapGet("/{job}", GetAsync);
-        group.MapPost("/", SubmitAsync).AddEndpointFilter(WriteAccess.Filter);
-        group.MapPost("/{job}/pause", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.PauseAsync())).AddEndpointFilter(WriteAccess.Filter);
-        group.MapPost("/{job}/resume", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.ResumeAsync())).AddEndpointFilter(WriteAccess.Filter);
-        group.MapPost("/{job}/cancel", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.CancelAsync())).AddEndpointFilter(WriteAccess.Filter);
-        group.MapPut("/{job}/priority", (IGrainFactory grains, string job, PriorityChange change) => ChangeAsync(grains, job, j => j.SetPriorityAsync(change.Priority))).AddEndpointFilter(WriteAccess.Filter);
+        group.MapPost("/", SubmitAsync).RequireWriteAccess();
+        group.MapPost("/{job}/pause", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.PauseAsync())).RequireWriteAccess();
+        group.MapPost("/{job}/resume", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.ResumeAsync())).RequireWriteAccess();
+        group.MapPost("/{job}/cancel", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.CancelAsync())).RequireWriteAccess();
+        group.MapPut("/{job}/priority", (IGrainFactory grains, string job, PriorityChange change) => ChangeAsync(grains, job, j => j.SetPriorityAsync(change.Priority))).RequireWriteAccess();
         return group;
     }
 
@@ -30,9 +31,10 @@ public static class JobsApi
     public static async Task<Ok<JobStatus>> GetAsync(IGrainFactory grains, string job) =>
         TypedResults.Ok(await Job(grains, job).GetStatusAsync());
 
-    public static async Task<Created<JobStatus>> SubmitAsync(IGrainFactory grains, HttpContext context, JobSpec spec)
+    public static async Task<Created<JobStatus>> SubmitAsync(IGrainFactory grains, IConfiguration configuration, HttpContext context, JobSpec spec)
     {
-        var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitAsync(spec with { Owner = WriteAccess.Caller(context) });
+        var caller = WriteAccess.Caller(context);
+        var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitWithinQuotaAsync(spec with { Owner = caller }, WriteLimits.QuotaFor(configuration, caller));
         return TypedResults.Created($"/api/jobs/{WebUtility.UrlEncode(status.Id)}", status);
     }
 

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Microscope.Farm.Api;
 
@@ -123,7 +125,9 @@ public static class ModelsApi
         string? job = null;
         if (render && WriteAccess.Allows(context))
         {
-            var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitAsync(new JobSpec
+            var caller = WriteAccess.Caller(context);
+            var configuration = context.RequestServices.GetRequiredService<IConfiguration>();
+            var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitWithinQuotaAsync(new JobSpec
             {
                 Model = model,
                 Layers = [layer],
@@ -132,8 +136,8 @@ public static class ModelsApi
                 Priority = OnDemandPriority,
                 UnitsPerItem = 1,
                 ClientToken = $"on-demand:{model}/{layer}/{(kind.Scope == LensScope.Layer ? "layer" : unit)}/{kind.Name}",
-                Owner = WriteAccess.Caller(context),
-            });
+                Owner = caller,
+            }, WriteLimits.QuotaFor(configuration, caller));
             job = status.Id;
         }
 

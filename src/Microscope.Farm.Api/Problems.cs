@@ -15,6 +15,7 @@ public static class Problems
             var (status, title) = error switch
             {
                 FarmNotFoundException => (StatusCodes.Status404NotFound, "Not found"),
+                FarmQuotaException => (StatusCodes.Status429TooManyRequests, "Quota exceeded"),
                 FarmInputException or ArgumentException or FormatException => (StatusCodes.Status400BadRequest, "Bad request"),
                 _ => (StatusCodes.Status500InternalServerError, "Internal error"),
             };

@@ -29,7 +29,7 @@ public static class UploadApi
 
     public static RouteGroupBuilder MapUploadApi(this RouteGroupBuilder models)
     {
-        models.MapPost("/", UploadAsync).AddEndpointFilter(WriteAccess.Filter).DisableAntiforgery()
+        models.MapPost("/", UploadAsync).RequireWriteAccess().DisableAntiforgery()
             .WithMetadata(new RequestSizeLimitMetadata());
         return models;
     }

@@ -12,8 +12,8 @@ public static class WorkersApi
     {
         var group = routes.MapGroup("/api/workers").WithTags("workers").AddEndpointFilter(WriteAccess.ReadFilter);
         group.MapGet("/", ListAsync);
-        group.MapPost("/{silo}/drain", (IGrainFactory grains, string silo) => DrainAsync(grains, silo, true)).AddEndpointFilter(WriteAccess.Filter);
-        group.MapPost("/{silo}/undrain", (IGrainFactory grains, string silo) => DrainAsync(grains, silo, false)).AddEndpointFilter(WriteAccess.Filter);
+        group.MapPost("/{silo}/drain", (IGrainFactory grains, string silo) => DrainAsync(grains, silo, true)).RequireWriteAccess();
+        group.MapPost("/{silo}/undrain", (IGrainFactory grains, string silo) => DrainAsync(grains, silo, false)).RequireWriteAccess();
         return group;
     }
 

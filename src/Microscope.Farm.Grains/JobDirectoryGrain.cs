@@ -17,6 +17,13 @@ public sealed class DirectoryEntry
     [Id(3)] public long Sequence { get; set; }
 
     [Id(4)] public List<string> RequiredTags { get; set; } = [];
+
+    /// <summary>Who submitted it (the API key's name), for quotas.</summary>
+    [Id(5)] public string Owner { get; set; } = "";
+
+    [Id(6)] public int Items { get; set; }
+
+    [Id(7)] public DateTimeOffset SubmittedAt { get; set; }
 }
 
 [GenerateSerializer]
@@ -37,11 +44,14 @@ public sealed class DirectoryState
 /// </summary>
 internal sealed class JobDirectoryGrain(
     [PersistentState("directory", FarmStorageNames.Jobs)] IPersistentState<DirectoryState> state,
+    TimeProvider time,
     ILogger<JobDirectoryGrain> logger) : Grain, IJobDirectoryGrain
 {
     public const int ListLimit = 500;
 
-    public async Task<JobStatus> SubmitAsync(JobSpec spec)
+    public Task<JobStatus> SubmitAsync(JobSpec spec) => SubmitWithinQuotaAsync(spec, JobQuota.Unlimited);
+
+    public async Task<JobStatus> SubmitWithinQuotaAsync(JobSpec spec, JobQuota quota)
     {
         var token = spec.ClientToken is { Length: > 0 } t ? $"{spec.Owner}\n{t}" : null;
         if (token is not null && state.State.Tokens.TryGetValue(token, out var existing))
@@ -51,11 +61,17 @@ internal sealed class JobDirectoryGrain(
 
         var model = await GrainFactory.GetGrain<IModelGrain>(FarmIds.Model(spec.Model)).GetAsync()
             ?? throw new FarmNotFoundException($"there is no model '{spec.Model}'; register it first (POST /api/models or a built-in organism).");
-        var sequence = state.State.NextSequence++;
+        var sequence = state.State.NextSequence;
         var id = string.Create(CultureInfo.InvariantCulture, $"{model.Id}-{sequence:D6}-{Random.Shared.Next(0x10000):x4}");
         var items = JobPlanner.Plan(id, spec, model);
+        CheckQuota(spec.Owner, items.Count, quota);
+        state.State.NextSequence++;
         var status = await Job(id).CreateAsync(spec, model.Version, items);
-        state.State.Jobs[id] = new DirectoryEntry { Job = id, Priority = spec.Priority, State = status.State, Sequence = sequence, RequiredTags = [.. spec.RequiredTags] };
+        state.State.Jobs[id] = new DirectoryEntry
+        {
+            Job = id, Priority = spec.Priority, State = status.State, Sequence = sequence, RequiredTags = [.. spec.RequiredTags],
+            Owner = spec.Owner, Items = items.Count, SubmittedAt = time.GetUtcNow(),
+        };
         if (token is not null)
         {
             state.State.Tokens[token] = id;
@@ -64,6 +80,23 @@ internal sealed class JobDirectoryGrain(
         await state.WriteStateAsync();
         logger.LogInformation("Submitted job {Job}: {Items} items, priority {Priority}", id, items.Count, spec.Priority);
         return status;
+    }
+
+    private void CheckQuota(string owner, int items, JobQuota quota)
+    {
+        var mine = state.State.Jobs.Values.Where(e => e.Owner == owner).ToList();
+        var unfinished = mine.Count(e => e.State is JobState.Queued or JobState.Running or JobState.Paused);
+        if (quota.ConcurrentJobs > 0 && unfinished >= quota.ConcurrentJobs)
+        {
+            throw new FarmQuotaException($"'{owner}' has {unfinished} unfinished jobs, the most its quota allows ({quota.ConcurrentJobs}); wait for one to finish or cancel one.");
+        }
+
+        var since = time.GetUtcNow().AddDays(-1);
+        var today = mine.Where(e => e.SubmittedAt > since).Sum(e => (long)e.Items);
+        if (quota.ItemsPerDay > 0 && today + items > quota.ItemsPerDay)
+        {
+            throw new FarmQuotaException($"'{owner}' submitted {today} work items in the last 24 hours; this job's {items} would pass its quota of {quota.ItemsPerDay} a day. Submit fewer units or lenses, or wait.");
+        }
     }
 
     public async Task<IReadOnlyList<JobStatus>> ListAsync()

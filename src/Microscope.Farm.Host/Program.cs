@@ -34,6 +34,7 @@ if (farm.ServesApi)
 
 var app = builder.Build();
 app.UseFarmProblems();
+app.UseRateLimiter();
 app.MapFarmServiceDefaults();
 if (farm.ServesApi)
 {

@@ -1,27 +1,37 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microscope.Testing;
 
 namespace Microscope.Farm.FaultTests;
 
-/// <summary>A farm configured with Farm:Api:PrivateReads: every API read needs a key, the UI's shell stays public.</summary>
-public sealed class PrivateReadsTests
+/// <summary>
+/// A farm with one API key, private reads, a write rate limit and a quota of one unfinished job for
+/// that key: what an operator configures for a shared farm.
+/// </summary>
+public sealed class KeyedFarm : IAsyncLifetime
 {
-    private const string Key = "private-reads-key-51c2";
+    public const string Key = "private-reads-key-51c2";
+    public const int WritesPerMinute = 8;
 
-    [Fact]
-    public async Task Reads_need_a_key_in_the_header_or_the_ui_cookie_and_the_cookie_never_authorizes_a_write()
+    private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-keyed-" + Guid.NewGuid().ToString("N")[..8]);
+
+    internal SiloProcess Silo { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public async Task InitializeAsync()
     {
-        var folder = Path.Combine(Path.GetTempPath(), "microscope-private-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);
         var model = Path.Combine(folder, "small.onnx");
         File.WriteAllBytes(model, Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
         var port = Azurite.FreePort();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        using var silo = SiloProcess.Start("private", new Dictionary<string, string>
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        Silo = SiloProcess.Start("keyed", new Dictionary<string, string>
         {
             ["Farm__Http__Url"] = $"http://127.0.0.1:{port}",
             ["Farm__Cluster__SiloPort"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
@@ -31,44 +41,79 @@ public sealed class PrivateReadsTests
             ["Farm__DefaultJob__Enabled"] = "false",
             ["Farm__Api__PrivateReads"] = "true",
             ["Farm__Api__Keys__0"] = $"reader:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)))}",
+            ["Farm__Api__WritesPerMinute"] = WritesPerMinute.ToString(CultureInfo.InvariantCulture),
+            ["Farm__Api__Quotas__Keys__reader__ConcurrentJobs"] = "1",
         });
-        try
-        {
-            await silo.WaitUntilAsync(async () => (await http.SendAsync(Get("/api/models/small", Key))).IsSuccessStatusCode, TimeSpan.FromMinutes(2), "registered model");
-
-            foreach (var path in new[] { "/api/models", "/api/models/small/layers", "/api/models/small/layers/Relu_20/units/0", "/api/models/small/layers/Relu_20/units/0/lenses/featurevis", "/api/jobs" })
-            {
-                var anonymous = await http.GetAsync(path);
-                Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
-                Assert.Equal("application/problem+json", anonymous.Content.Headers.ContentType!.MediaType);
-                Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(Get(path, "not-the-key"))).StatusCode);
-                Assert.True((await http.SendAsync(Get(path, Key))).IsSuccessStatusCode, path);
-
-                using var cookie = new HttpRequestMessage(HttpMethod.Get, path);
-                cookie.Headers.Add("Cookie", $"microscope-key={Uri.EscapeDataString(Key)}");
-                Assert.True((await http.SendAsync(cookie)).IsSuccessStatusCode, path + " with the UI's cookie");
-            }
-
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
-
-            using var write = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = new StringContent("""{"model":"small"}""", Encoding.UTF8, "application/json") };
-            write.Headers.Add("Cookie", $"microscope-key={Uri.EscapeDataString(Key)}");
-            Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(write)).StatusCode);
-            using var jobs = await http.SendAsync(Get("/api/jobs", Key));
-            Assert.Equal("[]", await jobs.Content.ReadAsStringAsync());
-        }
-        finally
-        {
-            await silo.StopAsync(TimeSpan.FromSeconds(20));
-            Directory.Delete(folder, recursive: true);
-        }
+        await Silo.WaitUntilAsync(async () => (await Http.SendAsync(Request(HttpMethod.Get, "/api/models/small"))).IsSuccessStatusCode, TimeSpan.FromMinutes(2), "registered model");
     }
 
-    private static HttpRequestMessage Get(string path, string key)
+    public async Task DisposeAsync()
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        await Silo.StopAsync(TimeSpan.FromSeconds(20));
+        Silo.Dispose();
+        Http.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    public static HttpRequestMessage Request(HttpMethod method, string path, string key = Key, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return request;
+    }
+}
+
+public sealed class KeyedFarmTests(KeyedFarm farm) : IClassFixture<KeyedFarm>
+{
+    private HttpClient http => farm.Http;
+
+    [Fact]
+    public async Task Reads_need_a_key_in_the_header_or_the_ui_cookie_and_the_cookie_never_authorizes_a_write()
+    {
+        foreach (var path in new[] { "/api/models", "/api/models/small/layers", "/api/models/small/layers/Relu_20/units/0", "/api/models/small/layers/Relu_20/units/0/lenses/featurevis", "/api/jobs", "/api/workers" })
+        {
+            var anonymous = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.Equal("application/problem+json", anonymous.Content.Headers.ContentType!.MediaType);
+            Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(KeyedFarm.Request(HttpMethod.Get, path, "not-the-key"))).StatusCode);
+            Assert.True((await http.SendAsync(KeyedFarm.Request(HttpMethod.Get, path))).IsSuccessStatusCode, path);
+
+            using var cookie = new HttpRequestMessage(HttpMethod.Get, path);
+            cookie.Headers.Add("Cookie", $"microscope-key={Uri.EscapeDataString(KeyedFarm.Key)}");
+            Assert.True((await http.SendAsync(cookie)).IsSuccessStatusCode, path + " with the UI's cookie");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+
+        using var write = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = JsonContent.Create(new { model = "small" }) };
+        write.Headers.Add("Cookie", $"microscope-key={Uri.EscapeDataString(KeyedFarm.Key)}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(write)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_key_past_its_quota_or_its_write_rate_gets_429_with_the_reason()
+    {
+        // A job long enough to stay unfinished while the next is refused: every unit of a layer at many steps.
+        var first = await http.SendAsync(KeyedFarm.Request(HttpMethod.Post, "/api/jobs", body: new { model = "small", layers = new[] { "Relu_20" }, options = new { steps = 2000, size = 32 }, unitsPerItem = 1 }));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var job = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        var second = await http.SendAsync(KeyedFarm.Request(HttpMethod.Post, "/api/jobs", body: new { model = "small", layers = new[] { "Relu_4" } }));
+        Assert.Equal((HttpStatusCode)429, second.StatusCode);
+        Assert.Contains("1 unfinished jobs, the most its quota allows (1)", await second.Content.ReadAsStringAsync());
+
+        // Writes are limited per key whatever they ask: pausing the job again and again runs into the rate limit.
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < KeyedFarm.WritesPerMinute + 2 && limited is null; i++)
+        {
+            var pause = await http.SendAsync(KeyedFarm.Request(HttpMethod.Post, $"/api/jobs/{Uri.EscapeDataString(job)}/pause"));
+            limited = pause.StatusCode == (HttpStatusCode)429 ? pause : null;
+        }
+
+        Assert.NotNull(limited);
+        Assert.NotNull(limited.Headers.RetryAfter);
+        Assert.Contains("Farm:Api:WritesPerMinute", await limited.Content.ReadAsStringAsync());
+        Assert.True((await http.SendAsync(KeyedFarm.Request(HttpMethod.Get, "/api/jobs"))).IsSuccessStatusCode, "reads are not rate limited");
     }
 }

@@ -92,17 +92,27 @@ public class JobClusterTests(FarmClusterFixture farm)
     [Fact]
     public async Task Cancel_stops_the_job_and_nothing_more_is_rendered()
     {
-        var job = await Directory.SubmitAsync(new JobSpec { Model = "tiny", Layers = ["conv1", "conv2", "logits"], UnitsPerItem = 1 });
-        await farm.WaitAsync(job.Id, s => s.Counts.Done >= 2);
-        var cancelled = await farm.Client.GetGrain<IJobGrain>(job.Id).CancelAsync();
-        Assert.Equal(JobState.Cancelled, cancelled.State);
+        // Reports held back: the workers render at most one item per slot ahead of their reports
+        // (8 of the 13), so the cancel lands mid-job however fast or loaded the machine is.
+        farm.LayerRecordDelay = TimeSpan.FromSeconds(1);
+        try
+        {
+            var job = await Directory.SubmitAsync(new JobSpec { Model = "tiny", Layers = ["conv1", "conv2", "logits"], UnitsPerItem = 1 });
+            await FarmClusterFixture.EventuallyAsync(() => Task.FromResult(RendersOf(job.Id).Count >= 1), "the first render");
+            var cancelled = await farm.Client.GetGrain<IJobGrain>(job.Id).CancelAsync();
+            Assert.Equal(JobState.Cancelled, cancelled.State);
 
-        await Task.Delay(500);
-        var count = RendersOf(job.Id).Count;
-        await Task.Delay(500);
-        Assert.Equal(count, RendersOf(job.Id).Count);
-        Assert.True(count < 13, $"{count} of 13 items rendered after cancel");
-        Assert.DoesNotContain(job.Id, await Directory.ActiveJobsAsync(Samples.Worker("any")));
+            await Task.Delay(1500);
+            var count = RendersOf(job.Id).Count;
+            await Task.Delay(500);
+            Assert.Equal(count, RendersOf(job.Id).Count);
+            Assert.True(count < 13, $"{count} of 13 items rendered after cancel");
+            Assert.DoesNotContain(job.Id, await Directory.ActiveJobsAsync(Samples.Worker("any")));
+        }
+        finally
+        {
+            farm.LayerRecordDelay = TimeSpan.Zero;
+        }
     }
 
     [Fact]
@@ -180,6 +190,38 @@ public class JobClusterTests(FarmClusterFixture farm)
             }
 
             await FarmClusterFixture.EventuallyAsync(() => Task.FromResult(farm.Workers.All(w => !w.Draining)), "the workers to undrain");
+        }
+    }
+
+    [Fact]
+    public async Task Quotas_refuse_a_caller_past_its_unfinished_jobs_or_items_a_day_but_never_a_retried_submission()
+    {
+        foreach (var worker in farm.Workers)
+        {
+            worker.Drain();
+        }
+
+        var owner = "quota-" + Guid.NewGuid().ToString("N")[..6];
+        try
+        {
+            var spec = new JobSpec { Model = "tiny", Layers = ["conv2"], UnitsPerItem = 1, Owner = owner, ClientToken = "q1" };
+            var first = await Directory.SubmitWithinQuotaAsync(spec, new JobQuota(1, 0));
+            Assert.Equal(first.Id, (await Directory.SubmitWithinQuotaAsync(spec, new JobQuota(1, 0))).Id);
+            var refused = await Assert.ThrowsAsync<FarmQuotaException>(() => Directory.SubmitWithinQuotaAsync(spec with { ClientToken = "q2" }, new JobQuota(1, 0)));
+            Assert.Contains("1 unfinished jobs", refused.Message);
+            await Directory.SubmitWithinQuotaAsync(spec with { ClientToken = "other", Owner = owner + "-other" }, new JobQuota(1, 0));
+
+            var perDay = await Assert.ThrowsAsync<FarmQuotaException>(() => Directory.SubmitWithinQuotaAsync(spec with { ClientToken = "q3" }, new JobQuota(0, 10)));
+            Assert.Contains("submitted 6 work items in the last 24 hours; this job's 6 would pass its quota of 10", perDay.Message);
+            await farm.Client.GetGrain<IJobGrain>(first.Id).CancelAsync();
+            await Directory.SubmitWithinQuotaAsync(spec with { ClientToken = "q4", Layers = ["logits"] }, new JobQuota(1, 10));
+        }
+        finally
+        {
+            foreach (var worker in farm.Workers)
+            {
+                worker.Undrain();
+            }
         }
     }
 

@@ -86,15 +86,25 @@ public sealed class RealModelFarmTests : IAsyncLifetime
         Assert.All(unit.Lenses, l => Assert.Equal(["objectiveAfter", "objectiveBefore", "objectiveUnderTransforms", "transformDraws"], l.Quality.Keys.Order()));
 
         var manifestPath = LensPaths.LayerIndex(model.Id, model.Version, layer.Id);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!await store.ExistsAsync(manifestPath) && DateTime.UtcNow < deadline)
+        // The manifest is rewritten every couple of seconds while records arrive: wait for the one written after the last.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        System.Text.Json.JsonDocument? manifest = null;
+        while (DateTime.UtcNow < deadline)
         {
-            await Task.Delay(100);
+            manifest?.Dispose();
+            manifest = await store.GetAsync(manifestPath) is { } blob ? System.Text.Json.JsonDocument.Parse(blob.Content) : null;
+            if (manifest?.RootElement.GetProperty("units").EnumerateObject().Sum(u => u.Value.GetArrayLength()) == 12)
+            {
+                break;
+            }
+
+            await Task.Delay(200);
         }
 
-        using var manifest = System.Text.Json.JsonDocument.Parse((await store.GetAsync(manifestPath))!.Content);
+        Assert.NotNull(manifest);
         Assert.Equal(6, manifest.RootElement.GetProperty("units").EnumerateObject().Count());
         Assert.All(manifest.RootElement.GetProperty("units").EnumerateObject(), u => Assert.Equal(2, u.Value.GetArrayLength()));
+        manifest.Dispose();
 
         // A second job of the same lenses renders nothing: every output is found stored.
         var again = await WaitAsync((await cluster.Client.GetGrain<IJobDirectoryGrain>(0).SubmitAsync(new JobSpec
