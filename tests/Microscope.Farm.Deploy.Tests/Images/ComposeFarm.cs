@@ -23,6 +23,9 @@ public sealed class ComposeFarmCollection : ICollectionFixture<ComposeFarm>
 /// </summary>
 public sealed partial class ComposeFarm : IAsyncLifetime
 {
+    /// <summary>compose.yaml's write key for the local farm (Farm__Api__Keys__0 holds its hash; docs/operations.md names it).</summary>
+    public const string LocalKey = "microscope-local";
+
     private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-compose-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly HashSet<string> scraped = [];
     private readonly Lazy<Task<string>> job;
@@ -185,7 +188,9 @@ public sealed partial class ComposeFarm : IAsyncLifetime
         await WaitUntilClusteredAsync();
         await Api.WaitUntilAsync(async () => (await Http.GetAsync(new Uri(Api.BaseUrl, "/api/models/small"))).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "the small model registered");
         var spec = new { model = "small", lenses = new[] { "negative", "neuron" }, unitsPerItem = 1, options = new { steps = 16, size = 32 }, clientToken = "compose-" + Guid.NewGuid() };
-        var response = await Http.PostAsJsonAsync(new Uri(Api.BaseUrl, "/api/jobs"), spec);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Api.BaseUrl, "/api/jobs")) { Content = JsonContent.Create(spec) };
+        request.Headers.Authorization = new("Bearer", LocalKey);
+        var response = await Http.SendAsync(request);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         var id = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
         await Api.WaitUntilAsync(async () =>

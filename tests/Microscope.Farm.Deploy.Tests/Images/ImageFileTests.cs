@@ -73,6 +73,26 @@ public sealed class ImageFileTests
         Assert.Contains("http://azurite:10000/", silos[0].Environment["Farm__Store__ConnectionString"], StringComparison.Ordinal);
         Assert.Contains("http://azurite:10002/", silos[0].Environment["Farm__Store__ConnectionString"], StringComparison.Ordinal);
         Assert.Contains("azurite", compose.Services.Keys);
+
+        // The documented local write key is the one whose hash the API silo has.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ComposeFarm.LocalKey)));
+        Assert.Equal($"local:{hash}", compose.Services["api"].Environment["Farm__Api__Keys__0"]);
+    }
+
+    [Fact]
+    public void Compose_pins_the_azurite_the_tests_use_and_its_gpu_override_moves_only_render_silos_to_cuda()
+    {
+        var compose = ComposeFile.Load();
+        var version = JsonDocument.Parse(File.ReadAllText(DeployFiles.FullPath("tools/azurite/package.json"))).RootElement.GetProperty("dependencies").GetProperty("azurite").GetString();
+        Assert.Equal($"mcr.microsoft.com/azure-storage/azurite:{version}", (string)compose.Services["azurite"].Definition["image"]);
+
+        var gpu = ComposeFile.Map(DeployFiles.Yaml("deploy/compose.gpu.yaml")["services"]);
+        Assert.NotEmpty(gpu);
+        foreach (var (name, service) in gpu.Select(s => ((string)s.Key, new ComposeFile.Service((string)s.Key, ComposeFile.Map(s.Value)))))
+        {
+            Assert.Equal("render", Dockerfile.Load(compose.Services[name].Dockerfile!).Final.Environment["Farm__Role"]);
+            Assert.Equal("cuda:0", service.Environment["Farm__Render__Device"]);
+        }
     }
 
     [Fact]
