@@ -35,13 +35,17 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
         var model = await Http.GetFromJsonAsync<JsonElement>($"/api/models/{ApiHost.Model}");
         Assert.Equal(small.GetProperty("version").GetString(), model.GetProperty("version").GetString());
         var layers = await Http.GetFromJsonAsync<JsonElement>($"/api/models/{ApiHost.Model}/layers");
-        Assert.Equal(model.GetProperty("layers").GetRawText(), layers.GetRawText());
+        static IEnumerable<(string?, string?, int)> Described(JsonElement layers) =>
+            layers.EnumerateArray().Select(l => (l.GetProperty("id").GetString(), l.GetProperty("op").GetString(), l.GetProperty("units").GetInt32()));
+        Assert.Equal(Described(model.GetProperty("layers")), Described(layers));
         Assert.Equal(Enumerable.Range(0, 8), layers.EnumerateArray().Select(l => l.GetProperty("index").GetInt32()));
         var relu = Assert.Single(layers.EnumerateArray(), l => l.GetProperty("id").GetString() == ApiHost.Layer);
         Assert.Equal(6, relu.GetProperty("units").GetInt32());
+        Assert.Equal([6, 16, 16], relu.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
 
         var layer = await Http.GetFromJsonAsync<JsonElement>($"/api/models/{ApiHost.Model}/layers/{ApiHost.Layer}");
-        Assert.Equal(relu.GetRawText(), layer.GetProperty("layer").GetRawText());
+        Assert.Equal(ApiHost.Layer, layer.GetProperty("layer").GetProperty("id").GetString());
+        Assert.Equal(6, layer.GetProperty("layer").GetProperty("units").GetInt32());
         var stored = layer.GetProperty("stored").GetProperty("unitLenses");
         Assert.Equal(ApiHost.RenderedUnits.Select(u => u.ToString(System.Globalization.CultureInfo.InvariantCulture)).Order(), stored.EnumerateObject().Select(p => p.Name).Order());
 
