@@ -30,7 +30,7 @@ internal static class ClusterSetup
         }
         else
         {
-            silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(farm.Store.ConnectionString));
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = AzureStorage.Tables(farm.Store));
             if (cluster.Clustering == "kubernetes")
             {
                 silo.UseKubernetesHosting();
@@ -47,7 +47,7 @@ internal static class ClusterSetup
             {
                 silo.AddAzureBlobGrainStorage(name, options => options.Configure<Serializer>((o, serializer) =>
                 {
-                    o.BlobServiceClient = new Azure.Storage.Blobs.BlobServiceClient(farm.Store.ConnectionString);
+                    o.BlobServiceClient = AzureStorage.Blobs(farm.Store);
                     o.ContainerName = $"grains-{name}";
                     o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
                 }));

@@ -24,6 +24,9 @@ public sealed class FarmHostOptions
 
     public EngineOptions Engine { get; set; } = new();
 
+    /// <summary>The device side of Farm:Render (slots, tags and polling are the render worker's, <c>RenderWorkerOptions</c>).</summary>
+    public RenderDeviceOptions Render { get; set; } = new();
+
     public bool ServesApi => Role is "all" or "api";
 
     public bool Renders => Role is "all" or "render";
@@ -48,9 +51,22 @@ public sealed class FarmHostOptions
             throw new ArgumentException($"Farm:Store:Kind must be filesystem or blob, not '{Store.Kind}'.");
         }
 
-        if ((Store.Kind == "blob" || Cluster.Clustering == "azure") && string.IsNullOrWhiteSpace(Store.ConnectionString))
+        if (string.IsNullOrWhiteSpace(Store.ConnectionString))
         {
-            throw new ArgumentException("Farm:Store:ConnectionString is needed for blob storage and azure clustering (an Azure Storage connection string; Azurite's locally).");
+            if (Store.Kind == "blob" && string.IsNullOrWhiteSpace(Store.BlobServiceUri))
+            {
+                throw new ArgumentException("blob storage needs Farm:Store:ConnectionString (an Azure Storage connection string; Azurite's locally) or Farm:Store:BlobServiceUri (with a workload or managed identity).");
+            }
+
+            if (Cluster.Clustering is "azure" or "kubernetes" && string.IsNullOrWhiteSpace(Store.TableServiceUri))
+            {
+                throw new ArgumentException($"{Cluster.Clustering} clustering needs Farm:Store:ConnectionString or Farm:Store:TableServiceUri (Azure Table Storage holds the membership).");
+            }
+        }
+
+        if (Render.CudaFallback is not ("cpu" or "refuse"))
+        {
+            throw new ArgumentException($"Farm:Render:CudaFallback must be cpu or refuse, not '{Render.CudaFallback}'.");
         }
 
         if (Engine.Kind is not ("lens" or "simulated"))
@@ -96,7 +112,14 @@ public sealed class FarmHostOptions
         /// <summary>The farm's folder: lenses/ for the filesystem store, grains/ for grain state with localhost clustering.</summary>
         public string Path { get; set; } = "farm-data";
 
+        /// <summary>An Azure Storage connection string (account keys; Azurite's locally). Without one, the service URIs and DefaultAzureCredential are used.</summary>
         public string? ConnectionString { get; set; }
+
+        /// <summary>https://{account}.blob.core.windows.net/: blob storage with a workload or managed identity.</summary>
+        public string? BlobServiceUri { get; set; }
+
+        /// <summary>https://{account}.table.core.windows.net/: clustering with a workload or managed identity.</summary>
+        public string? TableServiceUri { get; set; }
 
         public string Container { get; set; } = "lenses";
 
@@ -125,6 +148,21 @@ public sealed class FarmHostOptions
         public int UnitsPerItem { get; set; } = 4;
 
         public int Priority { get; set; }
+    }
+
+    public sealed class RenderDeviceOptions
+    {
+        /// <summary>cpu or cuda:N.</summary>
+        public string Device { get; set; } = "cpu";
+
+        /// <summary>When cuda:N is asked for and its libraries are missing: cpu (one warning line, then render on CPU) or refuse (the silo does not start).</summary>
+        public string CudaFallback { get; set; } = "cpu";
+
+        /// <summary>The CUDA memory arena's limit in MiB per session (0: no limit).</summary>
+        public long CudaMemoryMegabytes { get; set; }
+
+        /// <summary>ONNX Runtime threads per op (0: one per core); set it to cores ÷ slots on CPU silos.</summary>
+        public int IntraOpThreads { get; set; }
     }
 
     public sealed class EngineOptions

@@ -14,7 +14,7 @@ internal static class FarmServices
         services.AddSingleton<ILensStore>(sp =>
         {
             ILensStore inner = farm.Store.Kind == "blob"
-                ? BlobLensStore.Create(farm.Store.ConnectionString!, farm.Store.Container)
+                ? BlobLensStore.Create(AzureStorage.Blobs(farm.Store), farm.Store.Container)
                 : new FileSystemLensStore(Path.Combine(Path.GetFullPath(farm.Store.Path), "lenses"));
             return new ResilientLensStore(inner, new RetryPolicy { Budget = farm.Store.RetryBudget }, sp.GetRequiredService<ILogger<ResilientLensStore>>());
         });
@@ -31,16 +31,68 @@ internal static class FarmServices
         }
         else
         {
-            var device = ExecutionDevice.Parse(configuration["Farm:Render:Device"] ?? "cpu");
+            services.AddSingleton<RenderDevice>();
             services.AddSingleton(sp => new ModelCache(sp.GetRequiredService<ILensStore>(),
                 farm.Engine.CacheFolder ?? Path.Combine(Path.GetFullPath(farm.Store.Path), "cache"),
-                new SessionSettings { Device = device }, sp.GetRequiredService<ILogger<ModelCache>>()));
+                sp.GetRequiredService<RenderDevice>().Settings, sp.GetRequiredService<ILogger<ModelCache>>()));
             services.AddSingleton<IRenderEngine>(sp => new LensRenderEngine(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<ModelCache>(),
                 new RenderEngineOptions { Datasets = farm.Engine.Datasets, JournalFolder = farm.Engine.JournalFolder }));
+
+            // The worker advertises (and /healthz reports) the device sessions really get, not the one asked for.
+            services.AddOptions<RenderWorkerOptions>().PostConfigure<RenderDevice>((o, device) => o.Device = device.Settings.Device.ToString());
         }
 
         services.AddHealthChecks().AddCheck<RenderHealth>("render", tags: ["ready"]);
         return services;
+    }
+
+    /// <summary>Probes the render device before the silo starts; false when it refused (the reason is logged as one critical line).</summary>
+    public static bool RenderDeviceReady(this IServiceProvider services)
+    {
+        try
+        {
+            services.GetService<RenderDevice>();
+            return true;
+        }
+        catch (DeviceUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The render silo's device, probed once at start: cuda:N when its libraries load; otherwise one
+    /// warning line naming the missing library and CPU (Farm:Render:CudaFallback=cpu), or the silo
+    /// does not start (refuse).
+    /// </summary>
+    private sealed class RenderDevice
+    {
+        public RenderDevice(FarmHostOptions farm, ILoggerFactory loggers)
+        {
+            var render = farm.Render;
+            var asked = new SessionSettings
+            {
+                Device = ExecutionDevice.Parse(render.Device),
+                RequireDevice = render.CudaFallback == "refuse",
+                CudaMemoryLimit = render.CudaMemoryMegabytes * 1024 * 1024,
+                IntraOpThreads = render.IntraOpThreads,
+            };
+            var logger = loggers.CreateLogger("Microscope.Farm.Render.Device");
+            try
+            {
+                var device = DeviceProbe.Probe(new SessionFactory(asked, logger));
+                Settings = asked with { Device = device };
+            }
+            catch (DeviceUnavailableException e)
+            {
+                logger.LogCritical("Render silo refuses to start (Farm:Render:CudaFallback=refuse): {Reason}", e.Message);
+                throw;
+            }
+
+            logger.LogInformation("Render device: {Device} (asked for {Asked})", Settings.Device, asked.Device);
+        }
+
+        public SessionSettings Settings { get; }
     }
 
     /// <summary>The worker's device, slots and load, for /healthz.</summary>

@@ -33,6 +33,11 @@ if (farm.ServesApi)
 }
 
 var app = builder.Build();
+if (!app.Services.RenderDeviceReady())
+{
+    return 1;
+}
+
 app.UseFarmProblems();
 app.UseRateLimiter();
 app.MapFarmServiceDefaults();
@@ -43,3 +48,4 @@ if (farm.ServesApi)
 }
 
 app.Run();
+return 0;

@@ -20,16 +20,26 @@ public sealed class BlobLensStore(BlobContainerClient container) : ILensStore
     /// connection fails after 10 s instead of the SDK's 100: long outages are the
     /// <see cref="ResilientLensStore"/>'s to ride out within its budget.
     /// </summary>
-    public static BlobLensStore Create(string connectionString, string containerName)
+    public static BlobLensStore Create(string connectionString, string containerName) =>
+        Create(new BlobServiceClient(connectionString, ClientOptions()), containerName);
+
+    /// <summary>A store on a container of <paramref name="service"/> (made with <see cref="ClientOptions"/>, say with a token credential), created if missing.</summary>
+    public static BlobLensStore Create(BlobServiceClient service, string containerName)
+    {
+        var container = service.GetBlobContainerClient(containerName);
+        container.CreateIfNotExists();
+        return new BlobLensStore(container);
+    }
+
+    /// <summary>Few, quick retries and a 10 s network timeout (see <see cref="Create(string, string)"/>).</summary>
+    public static BlobClientOptions ClientOptions()
     {
         var options = new BlobClientOptions();
         options.Retry.MaxRetries = 2;
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
-        var container = new BlobContainerClient(connectionString, containerName, options);
-        container.CreateIfNotExists();
-        return new BlobLensStore(container);
+        return options;
     }
 
     public async Task<bool> PutIfAbsentAsync(string path, ReadOnlyMemory<byte> content, string contentType, CancellationToken cancellationToken = default)

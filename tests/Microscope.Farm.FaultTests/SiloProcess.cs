@@ -77,6 +77,14 @@ internal sealed class SiloProcess : IDisposable
         }
     }
 
+    /// <summary>Waits for the process to exit by itself; its exit code.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
     /// <summary>kill -9: no shutdown, no hand-back; its leases must lapse.</summary>
     public void Kill()
     {
