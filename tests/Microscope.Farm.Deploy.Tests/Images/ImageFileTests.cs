@@ -140,6 +140,11 @@ public sealed class ImageFileTests
         Assert.True(Uses("microscope_work_failed_total"), "no failures rule");
         Assert.True(Uses("microscope_work_retries_total"), "no retries rule");
         Assert.Contains(rules, r => ((string)r["expr"]).Contains("up{job=\"microscope-render\"}", StringComparison.Ordinal));
+
+        // Each rule has a case in the promtool unit tests beside it (promtool test rules deploy/prometheus/alerts-test.yaml).
+        var tested = ((List<object>)DeployFiles.Yaml("deploy/prometheus/alerts-test.yaml")["tests"]).Cast<Dictionary<object, object>>()
+            .SelectMany(t => ((List<object>)t["alert_rule_test"]).Cast<Dictionary<object, object>>()).Select(t => (string)t["alertname"]).ToHashSet();
+        Assert.All(rules, r => Assert.Contains((string)r["alert"], tested));
     }
 
     [Fact]
