@@ -38,6 +38,16 @@ public sealed class ComposeFarmTests(ComposeFarm farm)
             var rendered = samples.Where(s => s.Name == "microscope_lenses_rendered_total").Sum(s => s.Value);
             Assert.True(silo.Role == "render" ? rendered > 0 : rendered == 0, $"{silo.Name} ({silo.Role}) rendered {rendered} lenses:\n{silo.Output}");
         }
+
+        // The API silo lists both render silos' workers (a silo is named after its host and silo port).
+        var expected = farm.Silos.Values.Where(s => s.Role == "render").Select(s => $"{Environment.MachineName}-{s.Environment["Farm__Cluster__SiloPort"]}").Order().ToList();
+        List<string?> workers = [];
+        await farm.Api.WaitUntilAsync(async () =>
+        {
+            var list = JsonDocument.Parse(await farm.Http.GetStringAsync(new Uri(farm.Api.BaseUrl, "/api/workers"))).RootElement;
+            workers = [.. list.EnumerateArray().Where(w => w.GetProperty("alive").GetBoolean()).Select(w => w.GetProperty("info").GetProperty("silo").GetString()).Order()];
+            return workers.SequenceEqual(expected);
+        }, TimeSpan.FromSeconds(30), $"/api/workers listing {string.Join(", ", expected)} (it lists {string.Join(", ", workers)})");
     }
 
     [Fact]
