@@ -23,7 +23,7 @@ RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS final
 RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/* \
-    && mkdir -p /data && chown app:app /data
+    && mkdir -p /data && chown 1654:1654 /data
 WORKDIR /app
 COPY --from=build /app ./
 # Settings are Farm__* variables (docs/operations.md). Clustering, the store's connection string and
@@ -34,7 +34,8 @@ ENV Farm__Role=api \
     Farm__Cluster__GatewayPort=30000 \
     Farm__Store__Path=/data \
     DOTNET_ENVIRONMENT=Production
-USER app
+# The image's unprivileged user "app", by number so that Kubernetes' runAsNonRoot can check it.
+USER 1654:1654
 # 8080: API, UI, /healthz, /alive, /metrics; 11111: silo-to-silo; 30000: Orleans gateway.
 EXPOSE 8080 11111 30000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

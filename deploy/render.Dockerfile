@@ -25,8 +25,9 @@ FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 AS final
 # curl for the health check (it brings libssl, which HTTPS to Azure Storage needs); the program runs
 # as an unprivileged user that owns only its data folder.
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/* \
-    && useradd --uid 1654 --user-group --no-create-home --home-dir /app --shell /usr/sbin/nologin farm \
-    && mkdir -p /data && chown farm:farm /data
+    && groupadd --gid 1654 farm \
+    && useradd --uid 1654 --gid 1654 --no-create-home --home-dir /app --shell /usr/sbin/nologin farm \
+    && mkdir -p /data && chown 1654:1654 /data
 WORKDIR /app
 COPY --from=build /app ./
 # Settings are Farm__* variables (docs/operations.md). Clustering, the store's connection string and
@@ -40,7 +41,8 @@ ENV Farm__Role=render \
     DOTNET_ENVIRONMENT=Production \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
-USER farm
+# By number (the same as the API image's) so that Kubernetes' runAsNonRoot can check it.
+USER 1654:1654
 # 8080: /healthz, /alive, /metrics; 11111: silo-to-silo; 30000: Orleans gateway.
 EXPOSE 8080 11111 30000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
