@@ -148,8 +148,9 @@ public sealed class ApiHost : IAsyncLifetime
     }
 
     /// <summary>
-    /// The blobs once nothing changes any more (two listings a second apart agree): a render or a
-    /// job's timer still writing would make every "nothing stored" comparison flaky.
+    /// The blobs once nothing changes any more (two listings 1.5 s apart agree): a render, a job's
+    /// timer (it flushes a changed ledger every second) or the job directory still writing would make
+    /// every "nothing stored" comparison flaky.
     /// </summary>
     public async Task<SortedDictionary<string, string>> SettledBlobsAsync()
     {
@@ -157,7 +158,7 @@ public sealed class ApiHost : IAsyncLifetime
         var last = await BlobsAsync();
         while (true)
         {
-            await Task.Delay(1000);
+            await Task.Delay(1500);
             var now = await BlobsAsync();
             if (now.SequenceEqual(last) || DateTime.UtcNow > deadline)
             {

@@ -298,6 +298,14 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
         await ProblemAsync(await Http.GetAsync("/api/models/-bad"), HttpStatusCode.BadRequest, "not a valid model id");
         await ProblemAsync(await Http.GetAsync($"{Model}/layers/a..b"), HttpStatusCode.BadRequest, "not a valid layer id");
         await ProblemAsync(await Http.GetAsync("/api/jobs/bad%20job"), HttpStatusCode.BadRequest, "not a valid job id");
+
+        // BUG(report): a path under /api/ that no route takes (GET /api/nothing, GET /api/models/small/units) answers
+        // 404 with an empty body, not problem details; only the status is asserted.
+        foreach (var url in new[] { "/api/nothing", $"{Model}/units", "/api/jobs/x/y/z" })
+        {
+            using var unrouted = await Http.GetAsync(url);
+            Assert.Equal(HttpStatusCode.NotFound, unrouted.StatusCode);
+        }
     }
 
     [Fact]
