@@ -78,6 +78,11 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A], png[..8]);
         Assert.True(png.Length > 100);
 
+        // What is served is what the render stored in blob storage, byte for byte.
+        var hash = unit.GetProperty("lenses")[0].GetProperty("optionsHash").GetString();
+        var blob = host.Blobs.GetBlobContainerClient("lenses").GetBlobClient($"models/{ApiHost.Model}/{host.RenderedJob.ModelVersion}/layers/{ApiHost.Layer}/units/1/featurevis/{hash}.png");
+        Assert.Equal(png, (await blob.DownloadContentAsync()).Value.Content.ToArray());
+
         // The permalink with ?options= is the same image; another unit's is another image.
         using var byOptions = await Http.GetAsync(permalink);
         Assert.Equal(etag, byOptions.Headers.ETag);
