@@ -285,6 +285,44 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
     }
 
     [Fact]
+    public async Task A_running_job_reports_its_progress_and_an_eta_and_stops_when_cancelled()
+    {
+        using var submitted = await host.SendAsync(HttpMethod.Post, "/api/jobs", JsonContent.Create(new
+        {
+            model = ApiHost.Model,
+            layers = new[] { "Concat_22" },
+            unitsPerItem = 1,
+            options = new { steps = 64, size = 32 },
+            clientToken = "eta-" + Guid.NewGuid(),
+        }), ApiHost.Key);
+        var job = (await submitted.Content.ReadFromJsonAsync<JobStatus>(FaultCluster.Json))!;
+        Assert.Equal(10, job.Counts.Total);
+
+        var started = DateTime.UtcNow;
+        var running = job;
+        while (running.Counts.Done < 2 && !running.IsFinished && DateTime.UtcNow < started.AddSeconds(60))
+        {
+            await Task.Delay(100);
+            running = (await Http.GetFromJsonAsync<JobStatus>($"/api/jobs/{job.Id}", FaultCluster.Json))!;
+        }
+
+        output.WriteLine($"{running.Counts} after {(DateTime.UtcNow - started).TotalSeconds:F1} s, ETA {running.EtaSeconds} s");
+        Assert.Equal(JobState.Running, running.State);
+        Assert.Equal(running.Counts.Total, running.Counts.Done + running.Counts.Running + running.Counts.Waiting);
+        Assert.True(running.EtaSeconds > 0, $"ETA {running.EtaSeconds} with {running.Counts}");
+        Assert.NotNull(running.StartedAt);
+        Assert.True(running.Renders >= running.Counts.Done);
+
+        var cancelled = await ChangeAsync(HttpMethod.Post, job.Id, "cancel");
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+        Assert.Null(cancelled.EtaSeconds);
+        await Task.Delay(1000);
+        var after = (await Http.GetFromJsonAsync<JobStatus>($"/api/jobs/{job.Id}", FaultCluster.Json))!;
+        Assert.Equal(JobState.Cancelled, after.State);
+        Assert.True(after.Counts.Done < after.Counts.Total, $"{after.Counts}");
+    }
+
+    [Fact]
     public async Task The_openapi_document_lists_every_endpoint_and_the_reference_answers()
     {
         var openApi = await Http.GetFromJsonAsync<JsonElement>("/api/openapi.json");
