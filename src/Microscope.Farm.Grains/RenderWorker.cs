@@ -58,6 +58,7 @@ public sealed partial class RenderWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(logger, Info.Id, Info.Device, Info.Slots, string.Join(",", Info.Tags));
+        RenderSlots.Add(Info);
         await HeartbeatAsync();
         var renewals = RenewLoopAsync(stoppingToken);
         var heartbeats = HeartbeatLoopAsync(stoppingToken);
@@ -98,6 +99,7 @@ public sealed partial class RenderWorker(
 
         await renewals.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        RenderSlots.Remove(Info);
     }
 
     /// <summary>Tells the worker registry how this worker is, and learns whether an operator drained its silo.</summary>

@@ -202,6 +202,8 @@ public sealed class EmbeddedFarmTests(EmbeddedFarm farm) : IClassFixture<Embedde
 
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Contains("microscope_lenses_rendered", metrics);
-        Assert.Contains("microscope_render_duration", metrics);
+        Assert.Contains("microscope_render_duration_seconds_bucket{", metrics);
+        Assert.Contains("le=\"0.25\"", metrics);
+        Assert.Matches(@"microscope_render_slots\{[^}]*microscope_device=""cpu""[^}]*\} 2", metrics);
     }
 }
