@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Configuration;
@@ -18,6 +19,10 @@ public static class ApiServices
         // Enums as names: job states read "Running", not 1.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         services.AddProblemDetails();
+
+        // A body or parameter that does not bind is thrown as BadHttpRequestException, which the
+        // exception handler (Problems) answers with problem details saying what was wrong.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddWriteRateLimit();
         services.AddSingleton(sp => new LensCache(
             new ImmutableBlobCache(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<IConfiguration>().GetValue("Farm:Api:LensCacheMegabytes", 256L) * 1024 * 1024),
@@ -30,6 +35,10 @@ public static class ApiServices
         }));
         return services;
     }
+
+    /// <summary>A read route: GET, and HEAD with the same headers and no body (RFC 9110 §9.3.2).</summary>
+    internal static RouteHandlerBuilder MapRead(this IEndpointRouteBuilder routes, string pattern, Delegate handler) =>
+        routes.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Head], handler);
 
     /// <summary>Every API route group, the OpenAPI document at /api/openapi.json and the interactive reference (Scalar) at /api/docs.</summary>
     public static IEndpointRouteBuilder MapFarmApi(this IEndpointRouteBuilder routes)

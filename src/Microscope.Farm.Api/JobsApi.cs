@@ -13,8 +13,8 @@ public static class JobsApi
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/jobs").WithTags("jobs").AddEndpointFilter(WriteAccess.ReadFilter);
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{job}", GetAsync);
+        group.MapRead("/", ListAsync);
+        group.MapRead("/{job}", GetAsync);
         group.MapPost("/", SubmitAsync).RequireWriteAccess();
         group.MapPost("/{job}/pause", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.PauseAsync())).RequireWriteAccess();
         group.MapPost("/{job}/resume", (IGrainFactory grains, string job) => ChangeAsync(grains, job, j => j.ResumeAsync())).RequireWriteAccess();

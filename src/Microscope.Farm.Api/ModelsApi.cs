@@ -14,12 +14,12 @@ public static class ModelsApi
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/models").WithTags("models").AddEndpointFilter(WriteAccess.ReadFilter);
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{model}", GetAsync);
-        group.MapGet("/{model}/layers", LayersAsync);
-        group.MapGet("/{model}/layers/{layer}", LayerAsync);
-        group.MapGet("/{model}/layers/{layer}/units/{unit}", UnitAsync);
-        group.MapGet("/{model}/layers/{layer}/units/{unit}/lenses/{lens}", LensAsync);
+        group.MapRead("/", ListAsync);
+        group.MapRead("/{model}", GetAsync);
+        group.MapRead("/{model}/layers", LayersAsync);
+        group.MapRead("/{model}/layers/{layer}", LayerAsync);
+        group.MapRead("/{model}/layers/{layer}/units/{unit}", UnitAsync);
+        group.MapRead("/{model}/layers/{layer}/units/{unit}/lenses/{lens}", LensAsync);
         group.MapUploadApi();
         return group;
     }
@@ -92,6 +92,11 @@ public static class ModelsApi
     public static async Task<IResult> LensAsync(IGrainFactory grains, LensCache cache, HttpContext context,
         string model, string layer, string unit, string lens, string? options, bool? render)
     {
+        if (options is not null && !IsOptionsHash(options))
+        {
+            throw new FarmInputException($"'{(options.Length > 80 ? options[..80] + "…" : options)}' is not an options hash: use the hexadecimal hash a unit's lens lists (optionsHash), or leave ?options= out for the newest render.");
+        }
+
         var (name, data) = lens.EndsWith(".json", StringComparison.Ordinal) ? (lens[..^5], true)
             : lens.EndsWith(".png", StringComparison.Ordinal) ? (lens[..^4], false) : (lens, false);
         var route = $"{model}/{layer}/{unit}/{name}?{options}";
@@ -116,6 +121,12 @@ public static class ModelsApi
         var (content, blob) = await cache.GetAsync(path, context.RequestAborted)
             ?? throw new FarmNotFoundException($"the stored {record.Lens} of {model}/{layer}/{unit} is missing from the lens store ({path}).");
         context.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        if (context.Request.Headers.Range is [{ } range] && !range.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase))
+        {
+            // A range unit other than bytes is ignored: the whole lens (RFC 9110 §14.2).
+            context.Request.Headers.Remove("Range");
+        }
+
         return TypedResults.File(content, blob.ContentType, lastModified: blob.LastModified,
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(blob.ETag), enableRangeProcessing: true);
     }
@@ -147,6 +158,8 @@ public static class ModelsApi
             : "not rendered yet; submit a job (POST /api/jobs), ask with ?render=true as a writer, or wait for the running one";
         return TypedResults.Json(new { status = "pending", model, layer, unit, lens = kind.Name, job, detail }, statusCode: StatusCodes.Status202Accepted);
     }
+
+    private static bool IsOptionsHash(string text) => text.Length is >= 8 and <= 64 && text.All(char.IsAsciiHexDigit);
 
     private static async Task<ModelInfo> ModelAsync(IGrainFactory grains, string model) =>
         await grains.GetGrain<IModelGrain>(FarmIds.Check(model, "model")).GetAsync()

@@ -54,10 +54,11 @@ public static class WriteAccess
         }
 
         var header = context.Request.Headers.Authorization.ToString();
-        var key = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim()
+        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim()
             : reading && context.Request.Cookies[KeyCookie] is { Length: > 0 } cookie ? Uri.UnescapeDataString(cookie) : null;
         if (key is null)
         {
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"microscope-farm\"";
             return Results.Problem($"{what} need Authorization: Bearer <key>.", statusCode: StatusCodes.Status401Unauthorized);
         }
 
