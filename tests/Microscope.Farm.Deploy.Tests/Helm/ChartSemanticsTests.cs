@@ -165,13 +165,11 @@ public sealed partial class ChartSemanticsTests
     [Fact]
     public void Every_Farm_setting_the_chart_writes_is_read_by_the_host()
     {
-        // Settings the chart passes ahead of the host: workload identity's service URIs and the CUDA fallback are being added to it.
-        string[] pending = ["Farm:Store:BlobServiceUri", "Farm:Store:TableServiceUri", "Farm:Render:CudaFallback"];
         var source = string.Join("\n", Directory.EnumerateFiles(RepositoryRoot.Combine("src"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Select(File.ReadAllText));
         var settings = HelmChart.TemplateFiles().SelectMany(f => FarmVariable().Matches(HelmChart.Template(f)))
-            .Select(m => m.Value.Replace("__", ":", StringComparison.Ordinal)).Distinct().Except(pending).ToList();
+            .Select(m => m.Value.Replace("__", ":", StringComparison.Ordinal)).Distinct().ToList();
         Assert.Contains("Farm:Render:Slots", settings);
         var unknown = settings.Where(key =>
             !source.Contains($"\"{key}\"", StringComparison.Ordinal)
