@@ -99,7 +99,14 @@ public static class ModelsApi
 
         var (name, data) = lens.EndsWith(".json", StringComparison.Ordinal) ? (lens[..^5], true)
             : lens.EndsWith(".png", StringComparison.Ordinal) ? (lens[..^4], false) : (lens, false);
-        var route = $"{model}/{layer}/{unit}/{name}?{options}";
+        var asked = QueryOptions(context.Request.Query);
+        if (asked is not null && options is not null)
+        {
+            throw new FarmInputException("give either ?options=<hash> or the options themselves (?steps=…&size=…), not both.");
+        }
+
+        var hash = options ?? asked?.For(FarmLenses.Get(name).Name).Hash();
+        var route = $"{model}/{layer}/{unit}/{name}?{hash}";
         var record = cache.Record(route);
         if (record is null)
         {
@@ -108,10 +115,10 @@ public static class ModelsApi
             var records = kind.Scope == LensScope.Layer
                 ? (await grains.GetGrain<ILayerGrain>(FarmIds.Layer(model, layer)).GetAsync()).LayerLenses
                 : (await grains.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, number)).GetAsync()).Lenses;
-            record = records.Where(l => l.Lens == kind.Name && (options is null || l.OptionsHash == options)).MaxBy(l => l.RenderedAt);
+            record = records.Where(l => l.Lens == kind.Name && (hash is null || l.OptionsHash == hash)).MaxBy(l => l.RenderedAt);
             if (record is null)
             {
-                return await PendingAsync(grains, context, model, layer, number, kind, render == true);
+                return await PendingAsync(grains, context, model, layer, number, kind, (asked ?? LensOptions.Default).For(kind.Name), render == true);
             }
 
             cache.Remember(route, record);
@@ -131,7 +138,7 @@ public static class ModelsApi
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(blob.ETag), enableRangeProcessing: true);
     }
 
-    private static async Task<IResult> PendingAsync(IGrainFactory grains, HttpContext context, string model, string layer, int unit, LensKind kind, bool render)
+    private static async Task<IResult> PendingAsync(IGrainFactory grains, HttpContext context, string model, string layer, int unit, LensKind kind, LensOptions options, bool render)
     {
         string? job = null;
         if (render && WriteAccess.Allows(context))
@@ -144,9 +151,10 @@ public static class ModelsApi
                 Layers = [layer],
                 Units = kind.Scope == LensScope.Layer ? null : [unit],
                 Lenses = [kind.Name],
+                Options = options,
                 Priority = OnDemandPriority,
                 UnitsPerItem = 1,
-                ClientToken = $"on-demand:{model}/{layer}/{(kind.Scope == LensScope.Layer ? "layer" : unit)}/{kind.Name}",
+                ClientToken = $"on-demand:{model}/{layer}/{(kind.Scope == LensScope.Layer ? "layer" : unit)}/{kind.Name}/{options.Hash()}",
                 Owner = caller,
             }, WriteLimits.QuotaFor(configuration, caller));
             job = status.Id;
@@ -158,6 +166,42 @@ public static class ModelsApi
             : "not rendered yet; submit a job (POST /api/jobs), ask with ?render=true as a writer, or wait for the running one";
         return TypedResults.Json(new { status = "pending", model, layer, unit, lens = kind.Name, job, detail }, statusCode: StatusCodes.Status202Accepted);
     }
+
+    /// <summary>Render options given in the query (steps, size, seed, fourier, transforms, diversityImages, top, dataset, family), or null when none is.</summary>
+    private static LensOptions? QueryOptions(IQueryCollection query)
+    {
+        string[] names = ["steps", "size", "seed", "fourier", "transforms", "diversityImages", "top", "dataset", "family"];
+        if (!names.Any(query.ContainsKey))
+        {
+            return null;
+        }
+
+        var d = LensOptions.Default;
+        return new LensOptions
+        {
+            Steps = Number("steps", d.Steps),
+            Size = Number("size", d.Size),
+            Seed = Number("seed", d.Seed),
+            Fourier = Flag("fourier", d.Fourier),
+            Transforms = Flag("transforms", d.Transforms),
+            DiversityImages = Number("diversityImages", d.DiversityImages),
+            Top = Number("top", d.Top),
+            Dataset = query.TryGetValue("dataset", out var dataset) ? dataset.ToString() : d.Dataset,
+            Family = query.TryGetValue("family", out var family) ? family.ToString() : d.Family,
+        }.Validate();
+
+        int Number(string name, int fallback) =>
+            !query.TryGetValue(name, out var text) ? fallback
+            : int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value
+            : throw new FarmInputException($"{name} must be a whole number, not '{Shorten(text.ToString())}'.");
+
+        bool Flag(string name, bool fallback) =>
+            !query.TryGetValue(name, out var text) ? fallback
+            : bool.TryParse(text, out var value) ? value
+            : throw new FarmInputException($"{name} must be true or false, not '{Shorten(text.ToString())}'.");
+    }
+
+    private static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
 
     private static bool IsOptionsHash(string text) => text.Length is >= 8 and <= 64 && text.All(char.IsAsciiHexDigit);
 

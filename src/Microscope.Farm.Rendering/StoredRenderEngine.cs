@@ -72,6 +72,9 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
 
         var watch = Stopwatch.StartNew();
         var (lenses, optimizationSteps) = await RenderLensesAsync(item, steps, cancellationToken);
+
+        // Journaled before anything is stored: a process killed in between leaves no stored output without its line.
+        Journal?.Append(item);
         var records = new List<LensRecord>();
         using (var activity = FarmTelemetry.Source.StartActivity("lens-store write"))
         {
@@ -82,7 +85,6 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
             }
         }
 
-        Journal?.Append(item);
         logger.LogInformation("{Item}: {Lenses} lenses rendered and stored in {Seconds:F1} s", item.Describe(), records.Count, watch.Elapsed.TotalSeconds);
         return new WorkResult(records, true, watch.Elapsed.TotalSeconds, optimizationSteps);
     }
@@ -98,8 +100,8 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
 
         var watch = Stopwatch.StartNew();
         var shard = await ScanShardAsync(item, cancellationToken);
-        await Store.PutIfAbsentAsync(path, JsonSerializer.SerializeToUtf8Bytes(shard, LensDocument.Json), ContentTypes.Json, cancellationToken);
         Journal?.Append(item);
+        await Store.PutIfAbsentAsync(path, JsonSerializer.SerializeToUtf8Bytes(shard, LensDocument.Json), ContentTypes.Json, cancellationToken);
         logger.LogInformation("{Item}: {Images} images scanned in {Seconds:F1} s", item.Describe(), shard.Images, watch.Elapsed.TotalSeconds);
         return new WorkResult([], true, watch.Elapsed.TotalSeconds, 0);
     }

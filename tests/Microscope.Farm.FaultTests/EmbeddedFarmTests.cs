@@ -121,15 +121,19 @@ public sealed class EmbeddedFarmTests(EmbeddedFarm farm) : IClassFixture<Embedde
     [Fact]
     public async Task A_writer_asking_for_a_pending_lens_with_render_true_gets_it_rendered_at_high_priority()
     {
-        const string url = "/api/models/small/layers/Relu_20/units/5/lenses/negative";
-        using var first = await http.GetAsync(url + "?render=true");
+        // The render options in the query: the on-demand job renders with them, and the same query finds the result.
+        const string url = "/api/models/small/layers/Relu_20/units/5/lenses/negative?steps=4&size=32";
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync(url + "&options=0123456789ab")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/api/models/small/layers/Relu_20/units/5/lenses/negative?steps=many")).StatusCode);
+        using var first = await http.GetAsync(url + "&render=true");
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         var job = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetString()!;
-        using var again = await http.GetAsync(url + "?render=true");
+        using var again = await http.GetAsync(url + "&render=true");
         Assert.Equal(job, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetString());
 
         var status = await http.GetFromJsonAsync<JsonElement>($"/api/jobs/{Uri.EscapeDataString(job)}");
         Assert.True(status.GetProperty("spec").GetProperty("priority").GetInt32() > 0);
+        Assert.Equal(4, status.GetProperty("spec").GetProperty("options").GetProperty("steps").GetInt32());
         await silo.WaitUntilAsync(async () => (await http.GetAsync(url)).StatusCode == HttpStatusCode.OK, TimeSpan.FromMinutes(1), "the on-demand render");
         using var image = await http.GetAsync(url);
         Assert.Equal("image/png", image.Content.Headers.ContentType!.MediaType);
