@@ -26,6 +26,7 @@ public static class Extensions
     public static TBuilder AddFarmServiceDefaults<TBuilder>(this TBuilder builder, string role, Action<TracerProviderBuilder>? tracing = null)
         where TBuilder : IHostApplicationBuilder
     {
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("microscope-farm", serviceInstanceId: Environment.MachineName + "-" + Environment.ProcessId)
                 .AddAttributes([new("microscope.role", role)]))
@@ -34,16 +35,22 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(OrleansMeter, FarmTelemetry.Name)
-                .AddPrometheusExporter())
-            .WithTracing(traces =>
+                .AddPrometheusExporter());
+
+        // Traces are recorded only when they go somewhere (OTLP, or a test's exporter): with no
+        // listener, no activity is created per request or grain call, which the serving path feels.
+        if (otlp || tracing is not null)
+        {
+            otel.WithTracing(traces =>
             {
                 traces.AddSource(FarmTelemetry.Name).AddSource(OrleansSources).AddSource("Azure.*")
                     .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path))
                     .AddHttpClientInstrumentation();
                 tracing?.Invoke(traces);
             });
+        }
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (otlp)
         {
             otel.UseOtlpExporter();
         }
