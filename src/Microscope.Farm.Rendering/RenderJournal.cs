@@ -5,8 +5,8 @@ namespace Microscope.Farm.Rendering;
 
 /// <summary>
 /// An audit trail of actual renders (not skips), one tab-separated line each: time, process id, job,
-/// item index, kind, layer, lens, units, machine. A line is written when a render has computed its
-/// outputs and before it stores them, so no stored output lacks its line, whenever a process dies. Fault tests count renders per item from it. Each
+/// item index, kind, layer, lens, units, machine. A line is written once a render's outputs are all
+/// stored; a process killed between its last write and its line leaves stored outputs without one. Fault tests count renders per item from it. Each
 /// process appends to a file of its own in the folder, so lines of several processes never
 /// interleave; within a process a lock keeps each line one write.
 /// </summary>

@@ -72,9 +72,6 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
 
         var watch = Stopwatch.StartNew();
         var (lenses, optimizationSteps) = await RenderLensesAsync(item, steps, cancellationToken);
-
-        // Journaled before anything is stored: a process killed in between leaves no stored output without its line.
-        Journal?.Append(item);
         var records = new List<LensRecord>();
         using (var activity = FarmTelemetry.Source.StartActivity("lens-store write"))
         {
@@ -85,6 +82,10 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
             }
         }
 
+        // Journaled once everything is stored: a render stopped before that (shutdown, lost lease) is
+        // rendered again and journaled then, once. A process killed between the last write and this
+        // line leaves stored outputs without one, which the next lease finds stored and skips.
+        Journal?.Append(item);
         logger.LogInformation("{Item}: {Lenses} lenses rendered and stored in {Seconds:F1} s", item.Describe(), records.Count, watch.Elapsed.TotalSeconds);
         return new WorkResult(records, true, watch.Elapsed.TotalSeconds, optimizationSteps);
     }
@@ -100,8 +101,8 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
 
         var watch = Stopwatch.StartNew();
         var shard = await ScanShardAsync(item, cancellationToken);
-        Journal?.Append(item);
         await Store.PutIfAbsentAsync(path, JsonSerializer.SerializeToUtf8Bytes(shard, LensDocument.Json), ContentTypes.Json, cancellationToken);
+        Journal?.Append(item);
         logger.LogInformation("{Item}: {Images} images scanned in {Seconds:F1} s", item.Describe(), shard.Images, watch.Elapsed.TotalSeconds);
         return new WorkResult([], true, watch.Elapsed.TotalSeconds, 0);
     }

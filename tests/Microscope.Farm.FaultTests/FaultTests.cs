@@ -26,7 +26,11 @@ public class FaultTests
         Assert.Equal(Items, done.Counts.Done);
         await AssertEveryLensStoredOnceAsync(cluster);
         var renders = cluster.RendersPerItem(job);
-        Assert.Equal(Items, renders.Count);
+
+        // The killed silo may have stored an item's outputs and died before its journal line (the
+        // journal is written once the outputs are): at most one such item per slot of that silo (two).
+        // The next lease finds it stored; the blobs above show every lens is there, once.
+        Assert.InRange(renders.Count, Items - 2, Items);
         Assert.All(renders, r => Assert.True(r.Value <= FaultCluster.MaxAttempts, $"item {r.Key} rendered {r.Value} times"));
     }
 
