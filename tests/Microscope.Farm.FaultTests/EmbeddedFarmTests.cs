@@ -12,26 +12,16 @@ namespace Microscope.Farm.FaultTests;
 /// </summary>
 public sealed class EmbeddedFarm : IAsyncLifetime
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-embedded-" + Guid.NewGuid().ToString("N")[..8]);
+    private SmallFarmProcess farm = null!;
 
-    internal SiloProcess Silo { get; private set; } = null!;
+    internal SiloProcess Silo => farm.Silo;
 
-    public HttpClient Http { get; private set; } = null!;
+    public HttpClient Http => farm.Http;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(folder);
-        var model = Path.Combine(folder, "small.onnx");
-        File.WriteAllBytes(model, Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
-        var port = Azurite.FreePort();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        Silo = SiloProcess.Start("embedded", new Dictionary<string, string>
+        farm = SmallFarmProcess.Start("embedded", new Dictionary<string, string>
         {
-            ["Farm__Http__Url"] = $"http://127.0.0.1:{port}",
-            ["Farm__Cluster__SiloPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Farm__Cluster__GatewayPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Farm__Store__Path"] = Path.Combine(folder, "farm-data"),
-            ["Farm__Organisms__0"] = model,
             ["Farm__DefaultJob__Model"] = "small",
             ["Farm__DefaultJob__Layers__0"] = "Relu_20",
             ["Farm__DefaultJob__Steps"] = "4",
@@ -46,13 +36,7 @@ public sealed class EmbeddedFarm : IAsyncLifetime
         }, TimeSpan.FromMinutes(2), "finished default job");
     }
 
-    public async Task DisposeAsync()
-    {
-        await Silo.StopAsync(TimeSpan.FromSeconds(20));
-        Silo.Dispose();
-        Http.Dispose();
-        Directory.Delete(folder, recursive: true);
-    }
+    public async Task DisposeAsync() => await farm.DisposeAsync();
 }
 
 /// <summary>The API, health and metrics the embedded farm serves.</summary>

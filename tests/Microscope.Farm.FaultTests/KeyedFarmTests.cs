@@ -18,26 +18,16 @@ public sealed class KeyedFarm : IAsyncLifetime
     public const string Key = "private-reads-key-51c2";
     public const int WritesPerMinute = 8;
 
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-keyed-" + Guid.NewGuid().ToString("N")[..8]);
+    private SmallFarmProcess farm = null!;
 
-    internal SiloProcess Silo { get; private set; } = null!;
+    internal SiloProcess Silo => farm.Silo;
 
-    public HttpClient Http { get; private set; } = null!;
+    public HttpClient Http => farm.Http;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(folder);
-        var model = Path.Combine(folder, "small.onnx");
-        File.WriteAllBytes(model, Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 32)));
-        var port = Azurite.FreePort();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
-        Silo = SiloProcess.Start("keyed", new Dictionary<string, string>
+        farm = SmallFarmProcess.Start("keyed", new Dictionary<string, string>
         {
-            ["Farm__Http__Url"] = $"http://127.0.0.1:{port}",
-            ["Farm__Cluster__SiloPort"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Farm__Cluster__GatewayPort"] = Azurite.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Farm__Store__Path"] = Path.Combine(folder, "farm-data"),
-            ["Farm__Organisms__0"] = model,
             ["Farm__DefaultJob__Enabled"] = "false",
             ["Farm__Api__PrivateReads"] = "true",
             ["Farm__Api__Keys__0"] = $"reader:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)))}",
@@ -47,13 +37,7 @@ public sealed class KeyedFarm : IAsyncLifetime
         await Silo.WaitUntilAsync(async () => (await Http.SendAsync(Request(HttpMethod.Get, "/api/models/small"))).IsSuccessStatusCode, TimeSpan.FromMinutes(2), "registered model");
     }
 
-    public async Task DisposeAsync()
-    {
-        await Silo.StopAsync(TimeSpan.FromSeconds(20));
-        Silo.Dispose();
-        Http.Dispose();
-        Directory.Delete(folder, recursive: true);
-    }
+    public async Task DisposeAsync() => await farm.DisposeAsync();
 
     public static HttpRequestMessage Request(HttpMethod method, string path, string key = Key, object? body = null)
     {
