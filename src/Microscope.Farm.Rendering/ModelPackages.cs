@@ -31,8 +31,15 @@ public static class ModelPackages
     /// Publishes an ONNX file with its manifest: <paramref name="manifestPath"/>, else a
     /// "*.manifest.json" beside the file, else one inferred (its guesses become the model's notes).
     /// </summary>
-    public static Task<ModelInfo> PublishFileAsync(ILensStore store, string onnxPath, string? manifestPath = null, CancellationToken cancellationToken = default) =>
-        PublishAsync(store, OrganismRegistry.Default.Resolve(Path.GetFullPath(onnxPath), manifestPath), cancellationToken);
+    /// <remarks>
+    /// A source that is the file's own path becomes its name: the API shows the source to everyone,
+    /// and the same file published from another folder is the same version.
+    /// </remarks>
+    public static Task<ModelInfo> PublishFileAsync(ILensStore store, string onnxPath, string? manifestPath = null, CancellationToken cancellationToken = default)
+    {
+        var manifest = OrganismRegistry.Default.Resolve(Path.GetFullPath(onnxPath), manifestPath);
+        return PublishAsync(store, Path.IsPathRooted(manifest.Source) ? manifest with { Source = Path.GetFileName(manifest.Source) } : manifest, cancellationToken);
+    }
 
     /// <summary>Validates, catalogs and stores the model; returns what the model grain holds.</summary>
     public static async Task<ModelInfo> PublishAsync(ILensStore store, ModelManifest manifest, CancellationToken cancellationToken = default)

@@ -56,8 +56,11 @@ public sealed record ModelManifest
     [JsonIgnore]
     public string BaseDirectory { get; init; } = "";
 
+    /// <summary>Where the model file is on this machine: not part of the manifest's JSON, so a stored manifest (and the version hashed from it) does not depend on the folder it was published from.</summary>
+    [JsonIgnore]
     public string ModelPath => Path.GetFullPath(Path.Combine(BaseDirectory, Model));
 
+    [JsonIgnore]
     public string? PreprocessingModelPath =>
         Input.PreprocessingModel is null ? null : Path.GetFullPath(Path.Combine(BaseDirectory, Input.PreprocessingModel));
 

@@ -12,6 +12,19 @@ public sealed class ModelPackagesTests(RenderFixture fixture) : IClassFixture<Re
     private readonly RenderFixture fixture = fixture;
 
     [Fact]
+    public async Task A_file_published_from_another_folder_is_the_same_version_and_its_source_names_no_server_path()
+    {
+        var elsewhere = Path.Combine(fixture.NewFolder("elsewhere"), "small.onnx");
+        File.Copy(fixture.ModelPath, elsewhere);
+
+        var model = await ModelPackages.PublishFileAsync(new FileSystemLensStore(fixture.NewFolder("other-store")), elsewhere);
+
+        Assert.Equal(fixture.Model.Version, model.Version);
+        Assert.Equal("small.onnx", model.Source);
+        Assert.Equal("small.onnx", fixture.Model.Source);
+    }
+
+    [Fact]
     public async Task Publishing_twice_is_one_version_that_writes_nothing_new()
     {
         var model = fixture.Model;

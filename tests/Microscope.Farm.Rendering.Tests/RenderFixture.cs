@@ -23,7 +23,7 @@ public sealed class RenderFixture : IDisposable
         Store = new FileSystemLensStore(Path.Combine(Folder, "lenses"));
         ModelPath = Path.Combine(Folder, "small.onnx");
         File.WriteAllBytes(ModelPath, OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: Size)));
-        Model = ModelPackages.PublishAsync(Store, OrganismRegistry.Default.Resolve(ModelPath)).GetAwaiter().GetResult();
+        Model = ModelPackages.PublishFileAsync(Store, ModelPath).GetAwaiter().GetResult();
         Dataset = NewFolder("images");
         for (var i = 0; i < 10; i++)
         {
