@@ -51,7 +51,8 @@ public static class FarmIds
         Ids.IsValid(id) ? id!
         : throw new FarmInputException($"'{Shorten(id ?? "")}' is not a valid {what} id: use letters, digits, '.', '_' and '-' (at most {Ids.MaxLength}, starting with a letter or digit, no '..').");
 
-    private static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
+    /// <summary>A user's input as error messages quote it: at most 80 characters.</summary>
+    public static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
 }
 
 /// <summary>A request the farm cannot take as given; the message says what to change.</summary>

@@ -94,7 +94,7 @@ public static class ModelsApi
     {
         if (options is not null && !IsOptionsHash(options))
         {
-            throw new FarmInputException($"'{(options.Length > 80 ? options[..80] + "…" : options)}' is not an options hash: use the hexadecimal hash a unit's lens lists (optionsHash), or leave ?options= out for the newest render.");
+            throw new FarmInputException($"'{FarmIds.Shorten(options)}' is not an options hash: use the hexadecimal hash a unit's lens lists (optionsHash), or leave ?options= out for the newest render.");
         }
 
         var (name, data) = lens.EndsWith(".json", StringComparison.Ordinal) ? (lens[..^5], true)
@@ -193,15 +193,13 @@ public static class ModelsApi
         int Number(string name, int fallback) =>
             !query.TryGetValue(name, out var text) ? fallback
             : int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value
-            : throw new FarmInputException($"{name} must be a whole number, not '{Shorten(text.ToString())}'.");
+            : throw new FarmInputException($"{name} must be a whole number, not '{FarmIds.Shorten(text.ToString())}'.");
 
         bool Flag(string name, bool fallback) =>
             !query.TryGetValue(name, out var text) ? fallback
             : bool.TryParse(text, out var value) ? value
-            : throw new FarmInputException($"{name} must be true or false, not '{Shorten(text.ToString())}'.");
+            : throw new FarmInputException($"{name} must be true or false, not '{FarmIds.Shorten(text.ToString())}'.");
     }
-
-    private static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
 
     private static bool IsOptionsHash(string text) => text.Length is >= 8 and <= 64 && text.All(char.IsAsciiHexDigit);
 
