@@ -54,7 +54,8 @@ public static class FeatureVisualization
         {
             var objectives = pass.Select(job => Objective(lens, job.Unit)).ToList();
             var offset = done;
-            var result = Renderer.Render(model, sessions, objectives, settings, new SynchronousProgress<RenderProgress>(p => progress?.Report((offset + p.Step, total, p.MeanObjective))), cancellation);
+            var result = Renderer.Render(model, sessions, objectives, settings, new SynchronousProgress<RenderProgress>(p => progress?.Report((offset + p.Step, total, p.MeanObjective))), cancellation,
+                [.. pass.Select(job => RenderSeeds.Key(job.Unit, job.Index))]);
             done += options.Steps;
             var imageSize = 3 * options.Size * options.Size;
             for (var i = 0; i < pass.Count; i++)

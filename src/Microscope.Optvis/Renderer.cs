@@ -16,17 +16,16 @@ namespace Microscope.Optvis;
 /// </summary>
 public static class Renderer
 {
+    /// <param name="imageKeys">One key per image (<see cref="RenderSeeds.Key"/>) that, with the seed, draws its initial parameters; null numbers the images 0, 1, ….</param>
     public static RenderResult Render(
         GradientModel model, SessionFactory sessions, IReadOnlyList<Objective> perImage, RenderOptions options,
-        IProgress<RenderProgress>? progress = null, CancellationToken cancellation = default)
+        IProgress<RenderProgress>? progress = null, CancellationToken cancellation = default, IReadOnlyList<int>? imageKeys = null)
     {
         var batch = perImage.Count;
         var size = options.Size;
         var network = options.NetworkSize ?? size;
-        var random = new Random(options.Seed);
-        IImageParameterization parameterization = options.Fourier
-            ? new FourierImage(batch, size, size, random, options.DecayPower, options.InitialSd, options.Decorrelate)
-            : new PixelImage(batch, size, size, random, options.InitialSd, options.Decorrelate);
+        var parameterization = InitialParameters(options, batch, imageKeys);
+        var random = RenderSeeds.Transforms(options.Seed);
         var transforms = options.Transforms ?? TransformPipeline.Standard;
         var adam = new Adam(parameterization.Parameters.Length, options.LearningRate);
 
@@ -111,6 +110,20 @@ public static class Renderer
         }
 
         return new RenderResult(images, batch, size, start, final, robustness);
+    }
+
+    /// <summary>The parameterization of <paramref name="options"/>, image n drawn from its key alone.</summary>
+    public static IImageParameterization InitialParameters(RenderOptions options, int batch, IReadOnlyList<int>? imageKeys)
+    {
+        if (imageKeys is not null && imageKeys.Count != batch)
+        {
+            throw new ArgumentException($"{imageKeys.Count} image keys for a batch of {batch}.", nameof(imageKeys));
+        }
+
+        Random[] sources = [.. Enumerable.Range(0, batch).Select(n => RenderSeeds.Image(options.Seed, imageKeys?[n] ?? n))];
+        return options.Fourier
+            ? new FourierImage(options.Size, options.Size, sources, options.DecayPower, options.InitialSd, options.Decorrelate)
+            : new PixelImage(options.Size, options.Size, sources, options.InitialSd, options.Decorrelate);
     }
 
     /// <summary>How many random transform draws the robustness figure averages.</summary>

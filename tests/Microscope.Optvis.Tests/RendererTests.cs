@@ -76,6 +76,22 @@ public sealed class RendererTests
     }
 
     [Fact]
+    public void A_units_render_does_not_depend_on_the_batch_it_shared()
+    {
+        // Batch size adapts to free device memory, so a unit must render the same alone or with others.
+        var (vision, layer) = Small();
+        var options = Quick with { Steps = 8 };
+        var together = FeatureVisualization.Render(vision, layer, [0, 1, 2], "featurevis", options, 3, Sessions);
+        var alone = FeatureVisualization.Render(vision, layer, [1], "featurevis", options, 1, Sessions).Single();
+        var shared = together.Single(r => r.Unit == 1);
+
+        Assert.Equal(alone.Image.Length, shared.Image.Length);
+        var worst = alone.Image.Zip(shared.Image, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(worst < 1e-4, $"unit 1 alone and in a batch of 3 differ by up to {worst}");
+        Assert.NotEqual(together[0].Image, together[2].Image);
+    }
+
+    [Fact]
     public void Diversity_renders_several_different_images_of_one_unit()
     {
         var (vision, layer) = Small();

@@ -19,7 +19,14 @@ public sealed class FourierImage : IImageParameterization
     private readonly bool decorrelate;
 
     public FourierImage(int batch, int height, int width, Random random, double decayPower = 1, double initialSd = 0.01, bool decorrelate = true)
+        : this(height, width, [.. Enumerable.Repeat(random, batch)], decayPower, initialSd, decorrelate)
     {
+    }
+
+    /// <param name="perImage">One random source per image of the batch: image n's initial spectrum is drawn from source n alone.</param>
+    public FourierImage(int height, int width, IReadOnlyList<Random> perImage, double decayPower = 1, double initialSd = 0.01, bool decorrelate = true)
+    {
+        var batch = perImage.Count;
         (Batch, Height, Width, this.decorrelate) = (batch, height, width, decorrelate);
 
         // For an odd width one more frequency is kept, and one pixel cut off after the transform.
@@ -39,7 +46,7 @@ public sealed class FourierImage : IImageParameterization
         }
 
         Parameters = new float[batch * 3 * height * frequencies * 2];
-        Gaussian.Fill(Parameters, initialSd, random);
+        Gaussian.Fill(Parameters, initialSd, perImage);
         rgb = new float[batch * 3 * height * width];
     }
 
@@ -50,6 +57,14 @@ public sealed class FourierImage : IImageParameterization
     public int Width { get; }
 
     public float[] Parameters { get; }
+
+    /// <summary>Frequencies kept along x (W/2 + 1, or + 2 for an odd width).</summary>
+    public int Frequencies => frequencies;
+
+    /// <summary>The scale of each frequency (H × <see cref="Frequencies"/>): 1/f^decay · √(H·W).</summary>
+    public ReadOnlySpan<float> Scale => scale;
+
+    public bool Decorrelated => decorrelate;
 
     public void Image(Span<float> images)
     {

@@ -3,6 +3,16 @@ namespace Microscope.Optvis.Param;
 /// <summary>Normal samples from an explicit seeded source (Box–Muller), so initial images are reproducible.</summary>
 internal static class Gaussian
 {
+    /// <summary>Fills equal slices of <paramref name="values"/>, slice n from <paramref name="perSlice"/>[n].</summary>
+    public static void Fill(Span<float> values, double sd, IReadOnlyList<Random> perSlice)
+    {
+        var length = values.Length / perSlice.Count;
+        for (var n = 0; n < perSlice.Count; n++)
+        {
+            Fill(values.Slice(n * length, length), sd, perSlice[n]);
+        }
+    }
+
     public static void Fill(Span<float> values, double sd, Random random)
     {
         for (var i = 0; i < values.Length; i++)

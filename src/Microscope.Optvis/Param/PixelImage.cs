@@ -7,10 +7,17 @@ public sealed class PixelImage : IImageParameterization
     private readonly float[] rgb;
 
     public PixelImage(int batch, int height, int width, Random random, double initialSd = 0.01, bool decorrelate = true)
+        : this(height, width, [.. Enumerable.Repeat(random, batch)], initialSd, decorrelate)
     {
+    }
+
+    /// <param name="perImage">One random source per image of the batch: image n's initial pixels are drawn from source n alone.</param>
+    public PixelImage(int height, int width, IReadOnlyList<Random> perImage, double initialSd = 0.01, bool decorrelate = true)
+    {
+        var batch = perImage.Count;
         (Batch, Height, Width, this.decorrelate) = (batch, height, width, decorrelate);
         Parameters = new float[batch * 3 * height * width];
-        Gaussian.Fill(Parameters, initialSd, random);
+        Gaussian.Fill(Parameters, initialSd, perImage);
         rgb = new float[Parameters.Length];
     }
 
@@ -21,6 +28,8 @@ public sealed class PixelImage : IImageParameterization
     public int Width { get; }
 
     public float[] Parameters { get; }
+
+    public bool Decorrelated => decorrelate;
 
     public void Image(Span<float> images)
     {
