@@ -21,6 +21,24 @@ public sealed record SessionSettings
 
     /// <summary>Bytes the CUDA memory arena may grow to; 0 means no limit.</summary>
     public long CudaMemoryLimit { get; init; }
+
+    /// <summary>Which feature-visualization loop runs: Auto keeps the render's state on the device under CUDA and on the host on CPU.</summary>
+    public RenderLoop Loop { get; init; } = RenderLoop.Auto;
+
+    /// <summary>True when renders keep their state on the device (<see cref="RenderLoop"/>).</summary>
+    public bool ResidentLoop => Loop == RenderLoop.Device || (Loop == RenderLoop.Auto && Device.IsCuda);
+}
+
+/// <summary>
+/// Where feature visualization keeps its images, gradients and optimizer state between steps:
+/// on the host (transforms and Adam in C#, the model's gradient graph on the session's device) or
+/// on the device (one ONNX graph per step, its tensors bound in device memory).
+/// </summary>
+public enum RenderLoop
+{
+    Auto,
+    Host,
+    Device,
 }
 
 /// <summary>A session and the device it really runs on (which may differ from the one asked for).</summary>
@@ -29,6 +47,11 @@ public sealed class OnnxSession(InferenceSession session, ExecutionDevice device
     public InferenceSession Session { get; } = session;
 
     public ExecutionDevice Device { get; } = device;
+
+    /// <summary>Where tensors that stay on the session's device live: CUDA memory of the GPU, or CPU memory.</summary>
+    public OrtMemoryInfo DeviceMemory => Device.IsCuda
+        ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Device.Index, OrtMemType.Default)
+        : OrtMemoryInfo.DefaultInstance;
 
     public void Dispose() => Session.Dispose();
 }

@@ -21,6 +21,11 @@ public static class Renderer
         GradientModel model, SessionFactory sessions, IReadOnlyList<Objective> perImage, RenderOptions options,
         IProgress<RenderProgress>? progress = null, CancellationToken cancellation = default, IReadOnlyList<int>? imageKeys = null)
     {
+        if (sessions.Settings.ResidentLoop && Resident.ResidentRenderer.Supports(options, out _))
+        {
+            return Resident.ResidentRenderer.Render(model, sessions, perImage, options, progress, cancellation, imageKeys);
+        }
+
         var batch = perImage.Count;
         var size = options.Size;
         var network = options.NetworkSize ?? size;

@@ -35,6 +35,13 @@ public sealed class Bilinear : ITransformStep
         }
     }
 
+    /// <summary>Resampling through an affine map, which the device-resident render graph can run too.</summary>
+    public Bilinear(int inHeight, int inWidth, int outHeight, int outWidth, AffineStage map)
+        : this(inHeight, inWidth, outHeight, outWidth, map.Map)
+    {
+        Stage = map;
+    }
+
     public int InputHeight { get; }
 
     public int InputWidth { get; }
@@ -43,8 +50,11 @@ public sealed class Bilinear : ITransformStep
 
     public int OutputWidth { get; }
 
+    /// <summary>The affine map when the resampling was built from one; null for an arbitrary map.</summary>
+    public DeviceStage? Stage { get; }
+
     public static Bilinear Resize(int inHeight, int inWidth, int outHeight, int outWidth) =>
-        new(inHeight, inWidth, outHeight, outWidth, (x, y) => (x * inWidth / outWidth, y * inHeight / outHeight));
+        new(inHeight, inWidth, outHeight, outWidth, AffineStage.Resize(inHeight, inWidth, outHeight, outWidth));
 
     public void Forward(ReadOnlySpan<float> input, Span<float> output)
     {

@@ -21,6 +21,9 @@ public interface ITransformStep
 
     int OutputWidth { get; }
 
+    /// <summary>The step as the device-resident render graph runs it; null when it has no such form (that graph then cannot run the pipeline).</summary>
+    DeviceStage? Stage { get; }
+
     /// <summary>Maps one image (3×H×W) to its output (3×H'×W').</summary>
     void Forward(ReadOnlySpan<float> input, Span<float> output);
 

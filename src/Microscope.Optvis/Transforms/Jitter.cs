@@ -16,6 +16,8 @@ public sealed record Jitter(int Pixels) : ITransform
 
         public int OutputWidth => outWidth;
 
+        public DeviceStage Stage => new CropStage(dy, dx);
+
         public void Forward(ReadOnlySpan<float> input, Span<float> output)
         {
             for (var c = 0; c < 3; c++)

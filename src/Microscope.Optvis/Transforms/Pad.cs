@@ -15,6 +15,8 @@ public sealed record Pad(int Pixels, float Value = 0.5f) : ITransform
 
         public int OutputWidth => width + (2 * pad.Pixels);
 
+        public DeviceStage Stage => new PadStage(pad.Pixels, pad.Value);
+
         public void Forward(ReadOnlySpan<float> input, Span<float> output)
         {
             output.Fill(pad.Value);

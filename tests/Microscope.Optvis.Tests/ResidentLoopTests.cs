@@ -1,0 +1,95 @@
+using Microscope.Inference;
+using Microscope.Lenses;
+using Microscope.Onnx;
+using Microscope.Onnx.Gradients;
+using Microscope.Optvis.Param;
+using Microscope.Optvis.Resident;
+using Microscope.Optvis.Transforms;
+using Microscope.Testing;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Microscope.Optvis.Tests;
+
+/// <summary>
+/// The device-resident loop (one ONNX graph per step, state bound in device memory) against the
+/// host loop it replaces on GPUs: same gradients, same renders, to float rounding. On this machine
+/// "the device" is the CPU, which runs the very same graphs and bindings.
+/// </summary>
+public sealed class ResidentLoopTests
+{
+    private static readonly SessionFactory Host = new(new SessionSettings { Loop = RenderLoop.Host });
+    private static readonly SessionFactory Device = new(new SessionSettings { Loop = RenderLoop.Device });
+
+    private static (VisionGraph Vision, Layer Layer) Small()
+    {
+        var m = new TinyModel(seed: 4);
+        var x = m.Input("x", -1, 3, -1, -1);
+        var conv = m.Conv(m.Op("Mul", [x, m.Constant([], [4])]), 3, 4);
+        m.Output(m.Conv(m.Op("Relu", [conv]), 4, 5));
+        var manifest = new ModelManifest { Id = "small", Model = "small.onnx", Input = new InputSpec { Size = [32, 32] } };
+        var vision = VisionGraph.Compose(m.Build(), manifest.Input, null, "small");
+        var catalog = LayerCatalogBuilder.Build(manifest, vision, Host);
+        return (vision, catalog.Layers.Last());
+    }
+
+    [Theory]
+    [InlineData(true, true, 32, 32)]
+    [InlineData(true, false, 31, 40)]
+    [InlineData(false, true, 32, 36)]
+    [InlineData(false, false, 32, 32)]
+    public void The_device_loop_renders_what_the_host_loop_renders(bool fourier, bool transforms, int size, int network)
+    {
+        var (vision, layer) = Small();
+        var model = GradientBuilder.Build(vision.Model, network, network, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(network, network), layer.Id);
+        var options = new RenderOptions
+        {
+            Size = size, NetworkSize = network, Steps = 12, Seed = 5, Fourier = fourier, LearningRate = 0.05,
+            Transforms = transforms ? null : TransformPipeline.None,
+        };
+        Objective[] objectives = [Objective.Channel(0), Objective.Channel(3), -Objective.Channel(1)];
+
+        var host = Renderer.Render(model, Host, objectives, options);
+        var steps = new List<RenderProgress>();
+        var device = ResidentRenderer.Render(model, Device, objectives, options, new Collect(steps));
+
+        Assert.Equal(Enumerable.Range(1, 12), steps.Select(s => s.Step));
+        AssertClose(host.StartObjective, device.StartObjective, 1e-4, "start");
+        AssertClose(host.FinalObjective, device.FinalObjective, 2e-3, "final");
+        AssertClose(host.RobustObjective, device.RobustObjective, 2e-3, "under transforms");
+        var worst = host.Images.Zip(device.Images, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(worst < 2e-3, $"images differ by up to {worst}");
+        Assert.True(device.FinalObjective.Average() > device.StartObjective.Average() + 0.01, "the device loop should raise the objectives");
+    }
+
+    [Fact]
+    public void Renderer_picks_the_device_loop_when_asked_and_by_default_under_CUDA()
+    {
+        Assert.False(new SessionSettings().ResidentLoop);
+        Assert.True(new SessionSettings { Device = ExecutionDevice.Cuda(0) }.ResidentLoop);
+        Assert.False(new SessionSettings { Device = ExecutionDevice.Cuda(0), Loop = RenderLoop.Host }.ResidentLoop);
+        Assert.True(new SessionSettings { Loop = RenderLoop.Device }.ResidentLoop);
+
+        // Through the front door: Renderer.Render with the device loop equals the resident renderer itself.
+        var (vision, layer) = Small();
+        var model = GradientBuilder.Build(vision.Model, 32, 32, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(32, 32), layer.Id);
+        var options = new RenderOptions { Size = 32, Steps = 3, Seed = 2 };
+        Assert.Equal(
+            ResidentRenderer.Render(model, Device, [Objective.Channel(2)], options).Images,
+            Renderer.Render(model, Device, [Objective.Channel(2)], options).Images);
+    }
+
+    private static void AssertClose(double[] expected, double[] actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var scale = Math.Max(1, Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * scale, $"{what}, image {i}: host {expected[i]}, device {actual[i]}");
+        }
+    }
+
+    private sealed class Collect(List<RenderProgress> seen) : IProgress<RenderProgress>
+    {
+        public void Report(RenderProgress value) => seen.Add(value);
+    }
+}
