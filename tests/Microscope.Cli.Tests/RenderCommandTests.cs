@@ -49,6 +49,37 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
+    public void On_a_cuda_device_without_its_libraries_one_warning_names_the_missing_one_and_the_render_runs_on_cpu()
+    {
+        var model = SmallModel();
+        var layer = FirstConvLayer(model);
+        var output = Path.Combine(folder, "gpu");
+
+        var run = CliRun.Of("render", model, "--layer", layer, "--unit", "1", "--steps", "3", "--size", "32", "--device", "cuda:0", "--out", output);
+
+        Assert.Equal(0, run.ExitCode);
+        var warning = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("warning: cuda:0 unavailable:", warning);
+        Assert.Contains("falling back to CPU", warning);
+        Assert.True(File.Exists(Path.Combine(output, "small", layer, "1-featurevis.png")));
+    }
+
+    [Fact]
+    public void The_device_resident_loop_renders_the_same_picture_as_the_host_loop()
+    {
+        var model = SmallModel();
+        var layer = FirstConvLayer(model);
+        string[] Render(string loop) => ["render", model, "--layer", layer, "--unit", "2", "--steps", "4", "--size", "32", "--loop", loop, "--out", Path.Combine(folder, loop)];
+
+        Assert.Equal(0, CliRun.Of(Render("host")).ExitCode);
+        Assert.Equal(0, CliRun.Of(Render("device")).ExitCode);
+        double Figure(string loop) => System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, loop, "small", layer, "2-featurevis.json"))).RootElement.GetProperty("objectiveAfter").GetDouble();
+        Assert.Equal(Figure("host"), Figure("device"), 3);
+        CliRun.Of("render", model, "--layer", layer, "--loop", "gpu", "--out", folder).AssertBadInput("gpu");
+        CliRun.Of("render", model, "--layer", layer, "--device", "tpu:0", "--out", folder).AssertBadInput("tpu:0");
+    }
+
+    [Fact]
     public void A_unit_range_beyond_the_layer_is_bad_input()
     {
         var model = SmallModel();

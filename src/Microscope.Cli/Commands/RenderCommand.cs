@@ -36,9 +36,11 @@ internal static class RenderCommand
         var noTransforms = new Option<bool>("--no-transforms") { Description = "Switch off transformation robustness." };
         var output = new Option<string>("--out") { Description = "Folder to write the images to.", Required = true };
         var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
+        var device = new Option<string>("--device") { Description = "Where ONNX Runtime runs: cpu or cuda:N. Without the CUDA 13 and cuDNN 9 libraries, one warning names the missing one and the render runs on CPU.", DefaultValueFactory = _ => "cpu" };
+        var loop = new Option<RenderLoop>("--loop") { Description = "Where feature visualization keeps its image, gradients and optimizer state between steps: auto (device under CUDA, host on CPU), host or device.", DefaultValueFactory = _ => RenderLoop.Auto };
         var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
         {
-            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, dataset, top, family, output, manifest,
+            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, dataset, top, family, output, manifest, device, loop,
         };
         command.SetAction(parsed =>
         {
@@ -51,27 +53,28 @@ internal static class RenderCommand
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
             };
             var chosenLens = parsed.GetValue(lens)!;
+            var settings = new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) };
             if (chosenLens == "tuning")
             {
-                return RunTuning(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(family)!, parsed.GetValue(output)!);
+                return RunTuning(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(family)!, parsed.GetValue(output)!);
             }
 
             if (chosenLens == "dataset-examples")
             {
-                return RunDatasetExamples(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch), parsed.GetValue(output)!);
+                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch), parsed.GetValue(output)!);
             }
 
             return LayerLenses.Lenses.Contains(chosenLens)
-                ? RunLayerLens(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
-                : Run(context, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens, options, parsed.GetValue(batch), parsed.GetValue(output)!);
+                ? RunLayerLens(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
+                : Run(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens, options, parsed.GetValue(batch), parsed.GetValue(output)!);
         });
         return command;
     }
 
-    private static int Run(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, RenderOptions options, int batch, string output)
+    private static int Run(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, RenderOptions options, int batch, string output)
     {
         Validate(options, batch);
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var chosen = ParseUnits(unit, unitList, layer);
         var folder = Path.Combine(output, manifest.Id, layer.Id);
@@ -133,10 +136,10 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
-    private static int RunLayerLens(CliContext context, string modelArgument, string? manifestPath, string layerId, string lens, RenderOptions options, string? seedPath, string output)
+    private static int RunLayerLens(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, string lens, RenderOptions options, string? seedPath, string output)
     {
         Validate(options, 1);
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var size = Math.Max(options.Size, vision.Spec.RenderSize ?? 0);
         var seed = seedPath is null ? null : SeedImages.Load(seedPath, size);
@@ -172,7 +175,7 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
-    private static int RunDatasetExamples(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string? dataset, int top, int batch, string output)
+    private static int RunDatasetExamples(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string? dataset, int top, int batch, string output)
     {
         if (dataset is null)
         {
@@ -184,7 +187,7 @@ internal static class RenderCommand
             throw new ModelFormatException("--top must be 1 to 1000.");
         }
 
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var chosen = unit is null && string.IsNullOrWhiteSpace(unitList) ? [.. Enumerable.Range(0, layer.Units)] : ParseUnits(unit, unitList, layer);
         var files = DatasetScanner.Files(dataset);
@@ -234,9 +237,9 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
-    private static int RunTuning(CliContext context, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string familyName, string output)
+    private static int RunTuning(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string familyName, string output)
     {
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var chosen = ParseUnits(unit, unitList, layer);
         var family = StimulusFamily.Get(familyName);
