@@ -47,14 +47,7 @@ internal static class LensBenchmarks
             var model = GradientBuilder.Build(vision.Model, 224, 224, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(224, 224), layer.Id);
             foreach (var batch in new[] { 1, 32 })
             {
-                var objectives = Enumerable.Range(0, batch).Select(u => Objective.Channel(u % layer.Units)).ToList();
-                Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = 2, NetworkSize = 224 });
-                var watch = Stopwatch.StartNew();
-                Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = steps, NetworkSize = 224 });
-                var shorter = watch.Elapsed.TotalSeconds;
-                watch.Restart();
-                Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = 2 * steps, NetworkSize = 224 });
-                var perStep = (watch.Elapsed.TotalSeconds - shorter) / steps;
+                var perStep = SecondsPerStep(model, sessions, batch, layer.Units, steps);
                 var perUnit = perStep * 512 / batch;
                 table.AddRow(id, F(batch, "0"), F(perStep, "F2"), F(perUnit, "F1"), F(3600 / perUnit / Environment.ProcessorCount, "F0"));
             }
@@ -63,6 +56,52 @@ internal static class LensBenchmarks
         AnsiConsole.MarkupLine($"[bold]Feature visualization, resnet18, 128 px rendered, 224 px fed, {Environment.ProcessorCount} cores[/] (after a warm-up render, per step = time of a {2 * steps}-step render minus a {steps}-step render, over {steps}; scaled to 512)");
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// <summary>
+    /// The host loop (transforms, parameterization and Adam in C#, the gradient graph on ONNX
+    /// Runtime) against the device-resident loop (the whole step one ONNX graph, state bound in
+    /// device memory) on the same device, per step, measured as <see cref="FeatureVisualization"/> is.
+    /// On CPU this measures what the resident graph costs or saves in compute; on a GPU it also saves
+    /// the per-step copies (see bench/gpu-smoke).
+    /// </summary>
+    public static int Loops(string[] args)
+    {
+        var steps = Option(args, "--steps", 6);
+        var (_, vision, catalog, _) = ResNet();
+        var loops = new[] { RenderLoop.Host, RenderLoop.Device }.ToDictionary(l => l, l => new SessionFactory(new SessionSettings { Loop = l }));
+        var table = new Table().AddColumns("layer", "batch", "host loop s/step", "device loop s/step", "device / host time");
+        foreach (var id in Layers)
+        {
+            var layer = catalog.Find(id);
+            var model = GradientBuilder.Build(vision.Model, 224, 224, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(224, 224), layer.Id);
+            foreach (var batch in new[] { 1, 8 })
+            {
+                var perStep = loops.ToDictionary(l => l.Key, l => SecondsPerStep(model, l.Value, batch, layer.Units, steps));
+                table.AddRow(id, F(batch, "0"), F(perStep[RenderLoop.Host], "F3"), F(perStep[RenderLoop.Device], "F3"), F(perStep[RenderLoop.Device] / perStep[RenderLoop.Host], "F2") + "×");
+            }
+        }
+
+        AnsiConsole.MarkupLine($"[bold]Render loops on CPU, resnet18, 128 px rendered, 224 px fed, {Environment.ProcessorCount} cores[/] (per step = time of a {2 * steps}-step render minus a {steps}-step render, over {steps}, after a warm-up render)");
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    /// <summary>
+    /// Seconds per optimization step of a batch of channel objectives, 128 px fed at 224: after a
+    /// warm-up render, the time of a 2N-step render less that of an N-step one, over N, so that the
+    /// fixed costs (sessions, the quality figures' evaluations) cancel out.
+    /// </summary>
+    private static double SecondsPerStep(GradientModel model, SessionFactory sessions, int batch, int units, int steps)
+    {
+        var objectives = Enumerable.Range(0, batch).Select(u => Objective.Channel(u % units)).ToList();
+        Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = 2, NetworkSize = 224 });
+        var watch = Stopwatch.StartNew();
+        Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = steps, NetworkSize = 224 });
+        var shorter = watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        Renderer.Render(model, sessions, objectives, new RenderOptions { Steps = 2 * steps, NetworkSize = 224 });
+        return (watch.Elapsed.TotalSeconds - shorter) / steps;
     }
 
     /// <summary>Images per second over a folder with all resnet18 layers captured, against the forward pass to the last layer alone.</summary>

@@ -9,13 +9,30 @@ using Microscope.Lenses;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
-// microscope-gpu-smoke [--device cuda:0] [--compare cpu] [--steps 64] [--units 8] [--model resnet18] [--layer layer3.0.relu] [--dataset DIR]
+// microscope-gpu-smoke [--device cuda:0] [--compare cpu] [--targets LIST] [--steps 64] [--units 8] [--model resnet18] [--layer layer3.0.relu] [--dataset DIR]
 // One work item per lens, planned by the farm's JobPlanner and rendered by its LensRenderEngine
-// (exactly what a render silo runs), on the device and, with --compare, on a second device in the
-// same run: steps per second for each and their ratio. Exit code 0 when every lens rendered on the
-// device asked for; 1 when one failed or the device fell back to another.
+// (exactly what a render silo runs), on each target in the same run: steps per second for each and
+// their time against the first. A target is a device with an optional render loop, DEVICE[+host|+device]:
+// by default the device (on CUDA with the device-resident loop), then on CUDA the same device with
+// the host loop, then --compare. Exit code 0 when every lens rendered on the first target's device;
+// 1 when one failed or the device fell back to another.
 var device = Arg("--device", "cuda:0");
 var compare = Arg("--compare", "");
+var targets = Arg("--targets", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+if (targets.Count == 0)
+{
+    targets.Add(device);
+    if (ExecutionDevice.Parse(device).IsCuda)
+    {
+        targets.Add(device + "+host");
+    }
+
+    if (compare.Length > 0)
+    {
+        targets.Add(compare);
+    }
+}
+
 var steps = int.Parse(Arg("--steps", "64"), CultureInfo.InvariantCulture);
 var units = int.Parse(Arg("--units", "8"), CultureInfo.InvariantCulture);
 var modelId = Arg("--model", "resnet18");
@@ -36,19 +53,22 @@ try
     var layer = model.Layer(layerId);
     AnsiConsole.MarkupLine($"[bold]GPU smoke[/]: {Markup.Escape(model.Id)} {Markup.Escape(layer.Id)} ({layer.Units} units), {steps} steps, {units} units an item, {Environment.ProcessorCount} cores, dataset {Markup.Escape(dataset)}");
 
-    var devices = compare.Length > 0 ? new[] { device, compare } : [device];
-    var results = new Dictionary<(string Device, string Lens), (string Used, double StepsPerSecond, double Seconds, string? Error)>();
-    foreach (var asked in devices)
+    var results = new Dictionary<(string Target, string Lens), (string Used, double StepsPerSecond, double Seconds, string? Error)>();
+    foreach (var target in targets)
     {
-        // A store per device: the engine skips what is already stored, so each device renders everything itself.
-        var store = new FileSystemLensStore(Path.Combine(work.FullName, "lenses-" + asked.Replace(':', '-')));
+        // A store per target: the engine skips what is already stored, so each target renders everything itself.
+        var (asked, loop) = ParseTarget(target);
+        var folder = target.Replace(':', '-').Replace('+', '-');
+        var store = new FileSystemLensStore(Path.Combine(work.FullName, "lenses-" + folder));
         await ModelPackages.PublishOrganismAsync(store, modelId);
-        var settings = new SessionSettings { Device = ExecutionDevice.Parse(asked) };
-        var used = DeviceProbe.Probe(new SessionFactory(settings, loggers.CreateLogger("device"))).ToString();
-        var cache = new ModelCache(store, Path.Combine(work.FullName, "cache-" + asked.Replace(':', '-')), settings with { Device = ExecutionDevice.Parse(used) }, loggers.CreateLogger<ModelCache>());
+        var settings = new SessionSettings { Device = ExecutionDevice.Parse(asked), Loop = loop };
+        var actual = DeviceProbe.Probe(new SessionFactory(settings, loggers.CreateLogger("device")));
+        settings = settings with { Device = actual };
+        var used = $"{actual} ({(settings.ResidentLoop ? "device" : "host")} loop)";
+        var cache = new ModelCache(store, Path.Combine(work.FullName, "cache-" + folder), settings, loggers.CreateLogger<ModelCache>());
         // Warm-up and timed renders write to two stores: the same outputs would be found stored and skipped.
         var options = new RenderEngineOptions { Datasets = new Dictionary<string, string> { ["default"] = dataset } };
-        var engines = new[] { new LensRenderEngine(store, cache, options), new LensRenderEngine(new FileSystemLensStore(Path.Combine(work.FullName, "timed-" + asked.Replace(':', '-'))), cache, options) };
+        var engines = new[] { new LensRenderEngine(store, cache, options), new LensRenderEngine(new FileSystemLensStore(Path.Combine(work.FullName, "timed-" + folder)), cache, options) };
         foreach (var lens in lenses)
         {
             // The first render warms up (the model's sessions are made and cached); the second, the same work into another store, is timed.
@@ -69,7 +89,7 @@ try
                     watch.Restart();
 
                     // In plan order: a dataset's shards come before the merge that depends on them.
-                    foreach (var item in JobPlanner.Plan($"smoke-{asked.Replace(':', '-')}-{lens}", spec, model))
+                    foreach (var item in JobPlanner.Plan($"smoke-{folder}-{lens}", spec, model))
                     {
                         AnsiConsole.MarkupLine($"{(timed ? "timed" : "warm-up")}: {Markup.Escape(item.Describe())} on {used}");
                         await engine.RenderAsync(item, counter, CancellationToken.None);
@@ -84,38 +104,40 @@ try
             }
 
             var seconds = watch.Elapsed.TotalSeconds;
-            results[(asked, lens)] = (used, counter.Steps / seconds, seconds, error);
+            results[(target, lens)] = (used, counter.Steps / seconds, seconds, error);
         }
     }
 
-    var table = new Table().AddColumns("lens", $"{device}: device", "seconds", "steps/s");
-    if (compare.Length > 0)
+    var first = targets[0];
+    var table = new Table().AddColumns("lens", $"{first}: ran on", "seconds", "steps/s");
+    foreach (var other in targets.Skip(1))
     {
-        table.AddColumns($"{compare}: seconds", "steps/s", "speed-up");
+        table.AddColumns($"{other}: ran on", "seconds", "steps/s", $"time vs {first}");
     }
 
     var ok = true;
+    var firstDevice = ParseTarget(first).Device;
     foreach (var lens in lenses)
     {
-        var r = results[(device, lens)];
-        ok &= r.Error is null && r.Used == device;
+        var r = results[(first, lens)];
+        ok &= r.Error is null && r.Used.StartsWith(firstDevice + " ", StringComparison.Ordinal);
         var row = new List<string> { lens, r.Error is null ? r.Used : "[red]failed[/]", F(r.Seconds, "F2"), Rate(r.StepsPerSecond) };
-        if (compare.Length > 0)
+        foreach (var other in targets.Skip(1))
         {
-            var c = results[(compare, lens)];
-            row.AddRange([F(c.Seconds, "F2"), Rate(c.StepsPerSecond), F(c.Seconds / r.Seconds, "F2") + "×"]);
+            var c = results[(other, lens)];
+            row.AddRange([c.Error is null ? c.Used : "[red]failed[/]", F(c.Seconds, "F2"), Rate(c.StepsPerSecond), F(c.Seconds / r.Seconds, "F2") + "×"]);
         }
 
         table.AddRow([.. row]);
     }
 
     AnsiConsole.Write(table);
-    foreach (var ((asked, lens), r) in results.Where(r => r.Value.Error is not null))
+    foreach (var ((target, lens), r) in results.Where(r => r.Value.Error is not null))
     {
-        AnsiConsole.MarkupLine($"[red]{Markup.Escape(lens)} on {Markup.Escape(asked)}[/]: {Markup.Escape(r.Error!)}");
+        AnsiConsole.MarkupLine($"[red]{Markup.Escape(lens)} on {Markup.Escape(target)}[/]: {Markup.Escape(r.Error!)}");
     }
 
-    AnsiConsole.MarkupLine("seconds: the timed render of one work item per lens (after a warm-up render that made the sessions), image encoding and store writes included; steps/s: optimization steps (forward and backward of the whole batch) a second; tuning and dataset-examples run forward passes only (–); speed-up: the second device's seconds over the first's.");
+    AnsiConsole.MarkupLine("seconds: the timed render of one work item per lens (after a warm-up render that made the sessions), image encoding and store writes included; steps/s: optimization steps (forward and backward of the whole batch) a second; tuning and dataset-examples run forward passes only (–); time vs the first target: its seconds over the first's (above 1: the first is faster). The device loop keeps feature visualization's state on the device (featurevis, neuron, negative, diversity, caricature); deepdream, tuning and dataset-examples run the same either way.");
     return ok ? 0 : 1;
 }
 finally
@@ -127,6 +149,13 @@ string Arg(string name, string fallback)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+static (string Device, RenderLoop Loop) ParseTarget(string target)
+{
+    var parts = target.Split('+', 2);
+    var loop = parts.Length == 1 ? RenderLoop.Auto : Enum.Parse<RenderLoop>(parts[1], ignoreCase: true);
+    return (ExecutionDevice.Parse(parts[0]).ToString(), loop);
 }
 
 static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
