@@ -78,6 +78,20 @@ public sealed class ResidentLoopTests
             Renderer.Render(model, Device, [Objective.Channel(2)], options).Images);
     }
 
+    [Fact]
+    public void A_pipeline_with_a_transform_the_device_graph_cannot_run_renders_on_the_host_loop()
+    {
+        var (vision, layer) = Small();
+        var model = GradientBuilder.Build(vision.Model, 32, 32, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(32, 32), layer.Id);
+        var options = new RenderOptions { Size = 32, Steps = 3, Seed = 2, Transforms = new TransformPipeline([new Pad(4), new Mirror()]) };
+
+        Assert.False(ResidentRenderer.Supports(options, out var reason));
+        Assert.Contains("Mirror", reason);
+        Assert.Equal(
+            Renderer.Render(model, Host, [Objective.Channel(1)], options).Images,
+            Renderer.Render(model, Device, [Objective.Channel(1)], options).Images);
+    }
+
     private static void AssertClose(double[] expected, double[] actual, double tolerance, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
@@ -91,5 +105,12 @@ public sealed class ResidentLoopTests
     private sealed class Collect(List<RenderProgress> seen) : IProgress<RenderProgress>
     {
         public void Report(RenderProgress value) => seen.Add(value);
+    }
+
+    /// <summary>A left-right flip through an arbitrary coordinate map: no affine form is declared, so no device form.</summary>
+    private sealed class Mirror : ITransform
+    {
+        public ITransformStep Sample(Random random, int height, int width) =>
+            new Bilinear(height, width, height, width, (x, y) => (width - x, y));
     }
 }

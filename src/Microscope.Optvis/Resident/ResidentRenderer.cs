@@ -20,10 +20,11 @@ public static class ResidentRenderer
     public static bool Supports(RenderOptions options, out string? reason)
     {
         var size = options.Size;
-        var stages = (options.Transforms ?? TransformPipeline.Standard).Sample(new Random(0), size, size);
-        var missing = stages.FirstOrDefault(s => s.Stage is null);
-        reason = missing is null ? null : $"the transform {missing.GetType().Name} has no device form";
-        return missing is null;
+        var pipeline = options.Transforms ?? TransformPipeline.Standard;
+        var stages = pipeline.Sample(new Random(0), size, size);
+        var missing = stages.ToList().FindIndex(s => s.Stage is null);
+        reason = missing < 0 ? null : $"the transform {pipeline.Transforms[missing].GetType().Name} has no device form";
+        return missing < 0;
     }
 
     public static RenderResult Render(
@@ -39,12 +40,11 @@ public static class ResidentRenderer
 
         // The graph's stage kinds come from a draw of its own; the render's draws feed their parameters.
         var template = transforms.Sample(new Random(0), size, size).Select(s => s.Stage ?? throw new ArgumentException("a transform has no device form.", nameof(options))).ToList();
-        var moving = ResidentGraph.Build(model, parameterization, template, network);
-        var still = ResidentGraph.Build(model, parameterization, [], network);
+        var graph = ResidentGraph.Build(model, parameterization, template, network);
 
         using var transfer = new DeviceTransfer(sessions);
         var objectiveInputs = UploadObjective(transfer, model, perImage);
-        var parameterShape = moving.ParameterShape.ToArray();
+        var parameterShape = graph.ParameterShape.ToArray();
         parameterShape[0] = batch;
         var state = new StateSet(
             transfer.Upload(parameterization.Parameters, parameterShape),
@@ -53,32 +53,32 @@ public static class ResidentRenderer
         StateSet? spare = null;
         try
         {
-            using var stepRun = new ResidentSession(sessions, moving, batch, size, objectiveInputs);
-            using var stillRun = new ResidentSession(sessions, still, batch, size, objectiveInputs);
-            stillRun.Feed([], size, network);
-            var start = stillRun.Evaluate(state);
+            using var run = new ResidentSession(sessions, graph, batch, size, objectiveInputs);
+            run.FeedIdentity(size, network);
+            var start = run.Evaluate(state);
 
             for (var step = 0; step < options.Steps; step++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                stepRun.Feed(transforms.Sample(random, size, size), size, network);
+                run.Feed(transforms.Sample(random, size, size), size, network);
                 var t = step + 1;
-                stepRun.SetAdam(options.LearningRate / (1 - Math.Pow(ResidentGraph.Beta1, t)), 1 / (1 - Math.Pow(ResidentGraph.Beta2, t)));
-                var (objective, next) = stepRun.Step(state, spare);
+                run.SetAdam(options.LearningRate / (1 - Math.Pow(ResidentGraph.Beta1, t)), 1 / (1 - Math.Pow(ResidentGraph.Beta2, t)));
+                var (objective, next) = run.Step(state, spare);
                 (state, spare) = (next, state);
                 progress?.Report(new RenderProgress(step + 1, options.Steps, objective.Average()));
             }
 
             var images = new float[batch * 3 * size * size];
-            var final = stillRun.Evaluate(state, images);
+            run.FeedIdentity(size, network);
+            var final = run.Evaluate(state, images);
 
             // Robustness: the objective under fresh random draws of the transforms, from their own seed.
             var robustness = new double[batch];
             var check = new Random(unchecked(options.Seed * 7919) + 17);
             for (var draw = 0; draw < Renderer.RobustnessDraws; draw++)
             {
-                stepRun.Feed(transforms.Sample(check, size, size), size, network);
-                var objective = stepRun.Evaluate(state);
+                run.Feed(transforms.Sample(check, size, size), size, network);
+                var objective = run.Evaluate(state);
                 for (var n = 0; n < batch; n++)
                 {
                     robustness[n] += objective[n] / Renderer.RobustnessDraws;
@@ -205,9 +205,7 @@ public static class ResidentRenderer
                         Set(ResidentNames.CropPads(i), [0, 0, crop.Top, crop.Left, 0, 0, height - crop.Top - outHeight, width - crop.Left - outWidth]);
                         break;
                     case AffineStage affine when graph.Stages[i] is AffineStage:
-                        var coefficients = (float[])hostBuffers[ResidentNames.Affine(i)];
-                        (coefficients[0], coefficients[1], coefficients[2]) = ((float)affine.A, (float)affine.B, (float)affine.C);
-                        (coefficients[3], coefficients[4], coefficients[5]) = ((float)affine.D, (float)affine.E, (float)affine.F);
+                        SetAffine(i, affine);
                         Set(ResidentNames.Size(i), [outHeight, outWidth]);
                         break;
                     default:
@@ -215,6 +213,39 @@ public static class ResidentRenderer
                 }
 
                 (height, width) = (outHeight, outWidth);
+            }
+        }
+
+        /// <summary>
+        /// Feeds the stages so that together they resample nothing: each crop and affine map takes
+        /// exactly the image back out of whatever padding came before (integer shifts, weights of 1),
+        /// and the last resizes it to the network's size as the host loop does without transforms.
+        /// </summary>
+        public void FeedIdentity(int size, int network)
+        {
+            var (offset, canvas) = (0, size);
+            for (var i = 0; i < graph.Stages.Count; i++)
+            {
+                var last = i == graph.Stages.Count - 1;
+                switch (graph.Stages[i])
+                {
+                    case PadStage pad:
+                        (offset, canvas) = (offset + pad.Pixels, canvas + (2 * pad.Pixels));
+                        break;
+                    case CropStage:
+                        Set(ResidentNames.CropStart(i), [offset, offset]);
+                        Set(ResidentNames.CropEnd(i), [offset + size, offset + size]);
+                        Set(ResidentNames.CropPads(i), [0, 0, offset, offset, 0, 0, canvas - offset - size, canvas - offset - size]);
+                        (offset, canvas) = (0, size);
+                        break;
+                    case AffineStage:
+                        var outSize = last ? network : size;
+                        var scale = (double)size / outSize;
+                        SetAffine(i, new AffineStage(scale, 0, offset, 0, scale, offset));
+                        Set(ResidentNames.Size(i), [outSize, outSize]);
+                        (offset, canvas) = (0, outSize);
+                        break;
+                }
             }
         }
 
@@ -292,6 +323,13 @@ public static class ResidentRenderer
         }
 
         private double[] Objectives() => [.. objective.Select(v => (double)v)];
+
+        private void SetAffine(int stage, AffineStage affine)
+        {
+            var coefficients = (float[])hostBuffers[ResidentNames.Affine(stage)];
+            (coefficients[0], coefficients[1], coefficients[2]) = ((float)affine.A, (float)affine.B, (float)affine.C);
+            (coefficients[3], coefficients[4], coefficients[5]) = ((float)affine.D, (float)affine.E, (float)affine.F);
+        }
 
         private void Set(string name, long[] values) => values.CopyTo((long[])hostBuffers[name], 0);
 
