@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
     "dataset-examples" => LensBenchmarks.DatasetExamples(args[1..]),
     "quality" => LensBenchmarks.Quality(args[1..]),
     "scheduling" => SchedulingBenchmark.Run(args[1..]),
+    "render-memory" => RenderMemoryBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -18,6 +19,7 @@ static int Usage()
           featurevis [--steps N]             seconds per unit at 512 steps, batch 1 and 32, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
           quality [--steps N] [--units N]    feature visualization activation / top dataset example activation
+          render-memory [--steps N]          estimated vs measured memory of a feature-visualization pass, resnet18, batch 1 to 8
           scheduling [--silos 1,2,4,8] [--slots 2] [--seconds 6] [--render-ms 50] [--layer-units 512] [--json-state] [--without-records]
                                              render silos on a simulated device: lenses per second vs ideal, overhead per item
         """);

@@ -19,7 +19,13 @@ public sealed record GradientRequest(string LayerTensor, ObjectiveTerms Terms = 
 /// <param name="Model">Inputs: image (N×3×H×W, RGB in [0, 1]) and the objective's parameters; outputs: objective (N) and image_grad (N×3×H×W).</param>
 /// <param name="LayerShape">The layer's activation shape for one image at the reference size: C×H×W, or K.</param>
 /// <param name="ForwardNodes">Names of the model's nodes kept in the truncated forward pass.</param>
-public sealed record GradientModel(ModelProto Model, GradientRequest Request, long[] LayerShape, IReadOnlyList<string> ForwardNodes, long Opset);
+/// <param name="ForwardElementsPerImage">
+/// Elements per image, at the reference size, of the forward tensors the reverse pass reads: the
+/// image and every output of a node on the differentiable path (a MaxPool's indices too), measured on
+/// the probe (batch 2) and halved. Weights and shape arithmetic do not grow with the batch and are
+/// left out. What a render's memory grows by per image is estimated from it (Microscope.Lenses).
+/// </param>
+public sealed record GradientModel(ModelProto Model, GradientRequest Request, long[] LayerShape, IReadOnlyList<string> ForwardNodes, long Opset, long ForwardElementsPerImage);
 
 /// <summary>
 /// Builds, from a model with its preprocessing folded in (<see cref="VisionGraph"/>), a new ONNX
@@ -114,6 +120,8 @@ public static class GradientBuilder
 
         shapes[VisionGraph.ImageInput] = [2, 3, height, width];
         var layerShape = shapes[target];
+        var perImage = kept.Where(n => n.Output.Any(active.Contains)).SelectMany(n => n.Output).Append(VisionGraph.ImageInput).Distinct()
+            .Sum(t => shapes.TryGetValue(t, out var s) ? s.Aggregate(1L, (a, d) => a * d) / 2 : 0);
 
         // 4. The objective.
         var objectiveNodes = new List<NodeProto>();
@@ -159,7 +167,7 @@ public static class GradientBuilder
             built.Graph.Output.Add(new ValueInfoProto { Name = target });
         }
 
-        return new GradientModel(built, request, layerShape[1..], kept.Select(n => n.Name).ToList(), new OnnxGraph(built).OpsetVersion);
+        return new GradientModel(built, request, layerShape[1..], kept.Select(n => n.Name).ToList(), new OnnxGraph(built).OpsetVersion, perImage);
     }
 
     private static ModelProto NewModel(ModelProto upgraded, List<NodeProto> nodes, GradientRequest request, DataType elementType, bool includeObjective, long[]? layerShape = null)
