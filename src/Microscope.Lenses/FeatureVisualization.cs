@@ -26,6 +26,17 @@ public static class FeatureVisualization
     /// <summary>Renders <paramref name="units"/> of <paramref name="layer"/>; <paramref name="batch"/> images per pass (per unit for diversity).</summary>
     public static IReadOnlyList<UnitRender> Render(
         VisionGraph vision, Layer layer, IReadOnlyList<int> units, string lens, RenderOptions options, int batch, SessionFactory sessions,
+        IProgress<(int Done, int Total, double MeanObjective)>? progress = null, CancellationToken cancellation = default) =>
+        Render(vision, layer, units, lens, options, _ => batch, sessions, progress, cancellation);
+
+    /// <summary>
+    /// Renders <paramref name="units"/> of <paramref name="layer"/> in passes whose size
+    /// <paramref name="imagesPerPass"/> chooses from the memory a pass of the built graph needs (a
+    /// <see cref="BatchSizer"/>'s plan, say). For diversity it chooses the images of one unit, which
+    /// always share one pass. A unit's picture does not depend on the pass it shares.
+    /// </summary>
+    public static IReadOnlyList<UnitRender> Render(
+        VisionGraph vision, Layer layer, IReadOnlyList<int> units, string lens, RenderOptions options, Func<RenderMemory, int> imagesPerPass, SessionFactory sessions,
         IProgress<(int Done, int Total, double MeanObjective)>? progress = null, CancellationToken cancellation = default)
     {
         if (!Lenses.Contains(lens))
@@ -42,6 +53,7 @@ public static class FeatureVisualization
         var terms = lens == "diversity" ? ObjectiveTerms.Linear | ObjectiveTerms.Diversity : ObjectiveTerms.Linear;
         var model = GradientBuilder.Build(vision.Model, network, network, new GradientRequest(layer.Tensor, terms), ShapeProbes.OnCpu(network, network), layer.Id);
         var settings = options with { NetworkSize = network };
+        var batch = imagesPerPass(RenderMemory.Of(model, settings));
 
         // Each pass renders a list of (unit, index) jobs with one objective each.
         var jobs = lens == "diversity"
