@@ -1,4 +1,5 @@
 using Microscope.Farm.Grains;
+using Microscope.Lenses;
 
 namespace Microscope.Farm.Host;
 
@@ -67,6 +68,16 @@ public sealed class FarmHostOptions
         if (Render.CudaFallback is not ("cpu" or "refuse"))
         {
             throw new ArgumentException($"Farm:Render:CudaFallback must be cpu or refuse, not '{Render.CudaFallback}'.");
+        }
+
+        if (Render.CudaMemoryMegabytes < 0)
+        {
+            throw new ArgumentException($"Farm:Render:CudaMemoryMegabytes must be 0 (no limit) or a number of MiB, not {Render.CudaMemoryMegabytes}.");
+        }
+
+        if (Render.Sizing(1).Problem("Farm:Render:") is { } sizing)
+        {
+            throw new ArgumentException(sizing);
         }
 
         if (Engine.Kind is not ("lens" or "simulated"))
@@ -163,6 +174,18 @@ public sealed class FarmHostOptions
 
         /// <summary>ONNX Runtime threads per op (0: one per core); set it to cores ÷ slots on CPU silos.</summary>
         public int IntraOpThreads { get; set; }
+
+        /// <summary>
+        /// The fraction of the device's free memory at start that the render slots plan their passes
+        /// for, together: an item's units go in as few passes as fit each slot's share.
+        /// </summary>
+        public double MemoryHeadroom { get; set; } = 0.8;
+
+        /// <summary>Most images in one feature-visualization pass whatever the memory (unset: no cap).</summary>
+        public int? MaxBatch { get; set; }
+
+        /// <summary>The pass sizing these settings give, for <paramref name="slots"/> render slots.</summary>
+        public BatchSizing Sizing(int slots) => new() { MemoryHeadroom = MemoryHeadroom, MaxBatch = MaxBatch, Slots = slots };
     }
 
     public sealed class EngineOptions

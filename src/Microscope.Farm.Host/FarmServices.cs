@@ -3,6 +3,7 @@ using Microscope.Inference;
 using Microscope.Farm.Rendering;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace Microscope.Farm.Host;
 
@@ -36,7 +37,13 @@ internal static class FarmServices
                 farm.Engine.CacheFolder ?? Path.Combine(Path.GetFullPath(farm.Store.Path), "cache"),
                 sp.GetRequiredService<RenderDevice>().Settings, sp.GetRequiredService<ILogger<ModelCache>>()));
             services.AddSingleton<IRenderEngine>(sp => new LensRenderEngine(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<ModelCache>(),
-                new RenderEngineOptions { Datasets = farm.Engine.Datasets, JournalFolder = farm.Engine.JournalFolder }));
+                new RenderEngineOptions
+                {
+                    Datasets = farm.Engine.Datasets,
+                    JournalFolder = farm.Engine.JournalFolder,
+                    Sizing = farm.Render.Sizing(sp.GetRequiredService<IOptions<RenderWorkerOptions>>().Value.Slots),
+                },
+                sp.GetRequiredService<ILogger<LensRenderEngine>>()));
 
             // The worker advertises (and /healthz reports) the device sessions really get, not the one asked for.
             services.AddOptions<RenderWorkerOptions>().PostConfigure<RenderDevice>((o, device) => o.Device = device.Settings.Device.ToString());

@@ -16,15 +16,15 @@ internal static class GradientLenses
         new() { Steps = o.Steps, Size = o.Size, Seed = o.Seed, Fourier = o.Fourier, Transforms = o.Transforms ? null : TransformPipeline.None };
 
     /// <summary>
-    /// The item's units in one batch (diversity: its images of each unit in one batch). Diversity
+    /// The item's units in as few passes as fit the slot's share of the device's memory (diversity:
+    /// each unit's images in one pass); a unit's picture is the same whatever pass it shared. Diversity
     /// stores a sheet of a unit's images as its picture and each image's figures in its data.
     /// </summary>
-    public static IReadOnlyList<RenderedLens> FeatureVisualizations(LoadedModel model, WorkItem item, StepCounter steps, CancellationToken cancellationToken)
+    public static IReadOnlyList<RenderedLens> FeatureVisualizations(LoadedModel model, WorkItem item, RenderPasses passes, StepCounter steps, CancellationToken cancellationToken)
     {
         var o = item.Options;
         var layer = model.Layer(item.Layer);
-        var batch = item.Lens == "diversity" ? o.DiversityImages : item.Units.Count;
-        var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, item.Lens, Options(o), batch, model.Sessions, steps.ForBatches(), cancellationToken);
+        var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, item.Lens, Options(o), estimate => passes.ImagesPerPass(item, estimate), model.Sessions, steps.ForBatches(), cancellationToken);
 
         // Each image's spatial maximum of its unit, fed as dataset examples are: comparable with the
         // unit's top example. In the data, beside each image's objectives, as the CLI writes them.

@@ -15,6 +15,9 @@ namespace Microscope.Farm.Rendering;
 public sealed class LensRenderEngine(ILensStore store, ModelCache models, RenderEngineOptions options, ILogger<LensRenderEngine>? logger = null)
     : StoredRenderEngine(store, options.JournalFolder, logger)
 {
+    /// <summary>Made with the engine, at the silo's start: its memory reading is the one the render slots share.</summary>
+    private readonly RenderPasses passes = new(options, models, logger);
+
     /// <summary>Where a dataset merge stores the layer's statistics (every unit), beside the layer's shards.</summary>
     public static string StatisticsPath(WorkItem item) =>
         LensPaths.LayerLens(item.Model, item.ModelVersion, item.Layer, FarmLenses.DatasetExamples.Name, item.Options.For(item.Lens).Hash(), "json");
@@ -37,9 +40,9 @@ public sealed class LensRenderEngine(ILensStore store, ModelCache models, Render
         return await Task.Run(() => DatasetLens.Scan(model, item, folder, options.ScanBatch, cancellationToken), cancellationToken);
     }
 
-    private static (IReadOnlyList<RenderedLens>, long) Render(LoadedModel model, WorkItem item, StepCounter steps, CancellationToken cancellationToken) => item.Lens switch
+    private (IReadOnlyList<RenderedLens>, long) Render(LoadedModel model, WorkItem item, StepCounter steps, CancellationToken cancellationToken) => item.Lens switch
     {
-        "featurevis" or "neuron" or "negative" or "diversity" => (GradientLenses.FeatureVisualizations(model, item, steps, cancellationToken), steps.Total),
+        "featurevis" or "neuron" or "negative" or "diversity" => (GradientLenses.FeatureVisualizations(model, item, passes, steps, cancellationToken), steps.Total),
         "deepdream" => ([GradientLenses.DeepDream(model, item, steps, cancellationToken)], steps.Total),
         "caricature" => ([GradientLenses.Caricature(model, item, steps, cancellationToken)], steps.Total),
         "tuning" => (Tuning(model, item), 0),

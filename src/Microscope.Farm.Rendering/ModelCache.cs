@@ -38,6 +38,9 @@ public sealed class ModelCache(ILensStore store, string folder, SessionSettings 
     /// </summary>
     private readonly SessionFactory factory = new(sessions, logger);
 
+    /// <summary>The device and limits every loaded model's sessions get.</summary>
+    public SessionSettings Settings => sessions;
+
     /// <summary>Where packages are kept on this silo: {folder}/{model}/{version}/.</summary>
     public string Folder => folder;
 

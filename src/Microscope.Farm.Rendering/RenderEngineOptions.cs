@@ -1,3 +1,6 @@
+using Microscope.Inference;
+using Microscope.Lenses;
+
 namespace Microscope.Farm.Rendering;
 
 /// <summary>What a render silo's engine needs from configuration.</summary>
@@ -11,4 +14,10 @@ public sealed record RenderEngineOptions
 
     /// <summary>Images per forward pass for dataset examples.</summary>
     public int ScanBatch { get; init; } = 16;
+
+    /// <summary>How feature visualizations split an item's units into passes that fit the device's memory.</summary>
+    public BatchSizing Sizing { get; init; } = new();
+
+    /// <summary>Where the device's free memory is read (tests supply a reading).</summary>
+    public IDeviceMemory DeviceMemory { get; init; } = Inference.DeviceMemory.Default;
 }

@@ -4,6 +4,7 @@ using Microscope.Lenses;
 using Microscope.Onnx;
 using Microscope.Organisms;
 using Microscope.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Microscope.Farm.Rendering.Tests;
@@ -59,8 +60,15 @@ public sealed class RenderFixture : IDisposable
     public ModelCache Cache(ILensStore? store = null, int capacity = 4) =>
         new(store ?? Store, NewFolder("cache"), new SessionSettings(), NullLogger<ModelCache>.Instance, capacity);
 
-    public LensRenderEngine Engine(string? journal = null, ILensStore? store = null) =>
-        new(store ?? Store, Cache(store), new RenderEngineOptions { Datasets = new Dictionary<string, string> { ["default"] = Dataset }, JournalFolder = journal, ScanBatch = 4 });
+    /// <param name="memory">The device memory the engine reads (the machine's when null).</param>
+    public LensRenderEngine Engine(string? journal = null, ILensStore? store = null, IDeviceMemory? memory = null, ILogger<LensRenderEngine>? logger = null) =>
+        new(store ?? Store, Cache(store), new RenderEngineOptions
+        {
+            Datasets = new Dictionary<string, string> { ["default"] = Dataset },
+            JournalFolder = journal,
+            ScanBatch = 4,
+            DeviceMemory = memory ?? DeviceMemory.Default,
+        }, logger);
 
     /// <summary>Few steps and small images: every lens renders in well under a second on this model.</summary>
     public WorkItem Item(string lens, IReadOnlyList<int> units, int seed = 1, int top = 3, string? layer = null, WorkKind kind = WorkKind.Render, int shard = 0, int shards = 1) =>

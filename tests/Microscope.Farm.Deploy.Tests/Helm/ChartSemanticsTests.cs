@@ -141,6 +141,20 @@ public sealed partial class ChartSemanticsTests
         }
     }
 
+    /// <summary>A pool's memory block reaches the silo: the headroom always, the pass cap and the arena limit only when set (0 means none).</summary>
+    [Fact]
+    public void Render_pools_pass_their_memory_settings_to_the_silo()
+    {
+        var template = HelmChart.Template("render-deployments.yaml");
+        var (deployment, stripped) = Single("render-deployments.yaml", "Deployment");
+        var env = (Container(deployment)["env"]!, stripped);
+        Assert.Equal("$pool.memory.headroom | quote", Env(env, "Farm__Render__MemoryHeadroom"));
+        Assert.Equal("$pool.memory.maxBatch | quote", Env(env, "Farm__Render__MaxBatch"));
+        Assert.Equal("$pool.memory.cudaArenaMegabytes | quote", Env(env, "Farm__Render__CudaMemoryMegabytes"));
+        Assert.Matches(@"if gt \(int \$pool\.memory\.maxBatch\) 0 \}\}\s*- name: Farm__Render__MaxBatch", template);
+        Assert.Matches(@"if gt \(int \$pool\.memory\.cudaArenaMegabytes\) 0 \}\}\s*- name: Farm__Render__CudaMemoryMegabytes", template);
+    }
+
     [Fact]
     public void Autoscaling_queries_the_queue_depth_metric_the_farm_exports()
     {

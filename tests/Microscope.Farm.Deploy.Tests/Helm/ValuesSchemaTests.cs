@@ -38,6 +38,10 @@ public sealed partial class ValuesSchemaTests
     [InlineData("slotsPerGpu", "0", "a pool without slots")]
     [InlineData("name", "\"H100_pool\"", "a pool name that is no DNS label")]
     [InlineData("cudaFallback", "\"gpu\"", "an unknown CUDA fallback")]
+    [InlineData("memory", "{\"headroom\":1.5,\"maxBatch\":0,\"cudaArenaMegabytes\":0}", "a memory headroom above the whole device")]
+    [InlineData("memory", "{\"headroom\":0,\"maxBatch\":0,\"cudaArenaMegabytes\":0}", "a memory headroom of nothing")]
+    [InlineData("memory", "{\"headroom\":0.8,\"maxBatch\":-1,\"cudaArenaMegabytes\":0}", "a negative pass cap")]
+    [InlineData("memory", "{\"headroom\":0.8,\"maxBatch\":0}", "a memory block without its arena limit")]
     public void A_broken_render_pool_fails(string key, string json, string what)
     {
         var values = HelmChart.Values();
