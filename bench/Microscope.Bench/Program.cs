@@ -4,6 +4,7 @@ return args.FirstOrDefault() switch
 {
     "gradient" => GradientBenchmark.Run(args[1..]),
     "featurevis" => LensBenchmarks.FeatureVisualization(args[1..]),
+    "loops" => LensBenchmarks.Loops(args[1..]),
     "dataset-examples" => LensBenchmarks.DatasetExamples(args[1..]),
     "quality" => LensBenchmarks.Quality(args[1..]),
     "scheduling" => SchedulingBenchmark.Run(args[1..]),
@@ -17,6 +18,8 @@ static int Usage()
         usage: bench/run <benchmark> [options]
           gradient [--quick]                 forward vs forward+gradient on resnet18
           featurevis [--steps N]             seconds per unit at 512 steps, batch 1 and 32, resnet18
+          loops [--steps N] [--rounds N] [--layers a,b] [--batches 1,8]
+                                             host loop vs device-resident loop, seconds per step, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
           quality [--steps N] [--units N]    feature visualization activation / top dataset example activation
           render-memory [--steps N]          estimated vs measured memory of a feature-visualization pass, resnet18, batch 1 to 8
