@@ -1,6 +1,5 @@
 using Microscope.Inference;
 using Microscope.Lenses;
-using Microscope.Testing;
 
 namespace Microscope.Optvis.Tests;
 

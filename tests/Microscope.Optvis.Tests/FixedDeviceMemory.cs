@@ -1,12 +1,12 @@
 using Microscope.Inference;
 
-namespace Microscope.Testing;
+namespace Microscope.Optvis.Tests;
 
 /// <summary>
 /// Device memory as a test says it is: there is no GPU to read here, and a CPU's free memory moves.
 /// Each read takes the next of <paramref name="free"/> (the last one repeats); null reads as unknown.
 /// </summary>
-public sealed class FixedDeviceMemory(long total, params long?[] free) : IDeviceMemory
+internal sealed class FixedDeviceMemory(long total, params long?[] free) : IDeviceMemory
 {
     private int reads;
 
