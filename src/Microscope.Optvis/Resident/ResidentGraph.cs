@@ -287,17 +287,18 @@ public sealed class ResidentGraph
         foreach (var (cx, cy, w) in new[] { (x0, y0, g.Mul(gx, gy)), (x1, y0, g.Mul(fx, gy)), (x0, y1, g.Mul(gx, fy)), (x1, y1, g.Mul(fx, fy)) })
         {
             var inside = g.Node("Cast", [g.Node("And", [Inside(cx, lastColumn), Inside(cy, lastRow)])], Attr.Int("to", (long)DataType.Float));
-            weights.Add(g.Node("Reshape", [g.Mul(w, inside), g.Int64s(1, 1, -1)]));
+            weights.Add(g.Node("Reshape", [g.Mul(w, inside), g.Int64s(-1)]));
             var flat = g.Node("Add", [g.Mul(Clamp(cy, lastRow), widthF), Clamp(cx, lastColumn)]);
-            indices.Add(g.Node("Reshape", [g.Node("Cast", [flat], Attr.Int("to", (long)DataType.Int64)), g.Int64s(1, 1, -1)]));
+            indices.Add(g.Node("Reshape", [g.Node("Cast", [flat], Attr.Int("to", (long)DataType.Int64)), g.Int64s(-1)]));
         }
 
-        var weight = g.Node("Concat", [.. weights], Attr.Int("axis", 2));
-        var index = g.Node("Concat", [.. indices], Attr.Int("axis", 2));
-        var taps = g.Node("Slice", [g.Node("Shape", [index]), g.Int64s(2), g.Int64s(3)]);
-        var expanded = g.Node("Expand", [index, g.Node("Concat", [batchChannels, taps], Attr.Int("axis", 0))]);
+        // Indices and weights are the same for every image and channel (4 taps × output pixels): the
+        // forward gathers along the flattened pixels with them as they are, so nothing per image but
+        // the gathered values lives on; the adjoint expands the indices only while it scatters.
+        var weight = g.Node("Concat", [.. weights], Attr.Int("axis", 0));
+        var index = g.Node("Concat", [.. indices], Attr.Int("axis", 0));
         var flatInput = g.Node("Reshape", [x, g.Int64s(0, 0, -1)]);
-        var gathered = g.Mul(g.Node("GatherElements", [flatInput, expanded], Attr.Int("axis", 2)), weight);
+        var gathered = g.Mul(g.Node("Gather", [flatInput, index], Attr.Int("axis", 2)), weight);
         var summed = g.Node("ReduceSum", [g.Node("Reshape", [gathered, g.Int64s(0, 0, 4, -1)]), g.Int64s(2)], Attr.Int("keepdims", 0));
         var output = g.Node("Reshape", [summed, g.Node("Concat", [batchChannels, size], Attr.Int("axis", 0))]);
 
@@ -305,6 +306,7 @@ public sealed class ResidentGraph
         {
             var flat = g.Node("Reshape", [dy, g.Int64s(0, 0, -1)]);
             var updates = g.Mul(g.Node("Concat", [flat, flat, flat, flat], Attr.Int("axis", 2)), weight);
+            var expanded = g.Node("Expand", [index, g.Node("Shape", [updates])]);
             var zerosShape = g.Node("Concat", [batchChannels, g.Node("Mul", [inHeight, inWidth])], Attr.Int("axis", 0));
             var zeros = g.Node("ConstantOfShape", [zerosShape], Attr.Tensor("value", Tensors.Float("zero", [1], [0f])));
             var scattered = g.Node("ScatterElements", [zeros, expanded, updates], Attr.Int("axis", 2), Attr.Text("reduction", "add"));
