@@ -1,3 +1,4 @@
+using Microscope.Inference;
 using Microscope.Farm.Grains;
 using Microscope.Lenses;
 
@@ -68,6 +69,11 @@ public sealed class FarmHostOptions
         if (Render.CudaFallback is not ("cpu" or "refuse"))
         {
             throw new ArgumentException($"Farm:Render:CudaFallback must be cpu or refuse, not '{Render.CudaFallback}'.");
+        }
+
+        if (!Enum.TryParse<RenderLoop>(Render.Loop, ignoreCase: true, out _) || int.TryParse(Render.Loop, out _))
+        {
+            throw new ArgumentException($"Farm:Render:Loop must be auto, host or device, not '{Render.Loop}'.");
         }
 
         if (Render.CudaMemoryMegabytes < 0)
@@ -174,6 +180,12 @@ public sealed class FarmHostOptions
 
         /// <summary>ONNX Runtime threads per op (0: one per core); set it to cores ÷ slots on CPU silos.</summary>
         public int IntraOpThreads { get; set; }
+
+        /// <summary>
+        /// Where feature visualization keeps its images, gradients and optimizer state between steps:
+        /// auto (on the device under CUDA, on the host on CPU), host or device.
+        /// </summary>
+        public string Loop { get; set; } = "auto";
 
         /// <summary>
         /// The fraction of the device's free memory at start that the render slots plan their passes

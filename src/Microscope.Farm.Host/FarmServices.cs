@@ -83,6 +83,7 @@ internal static class FarmServices
                 RequireDevice = render.CudaFallback == "refuse",
                 CudaMemoryLimit = render.CudaMemoryMegabytes * 1024 * 1024,
                 IntraOpThreads = render.IntraOpThreads,
+                Loop = Enum.Parse<RenderLoop>(render.Loop, ignoreCase: true),
             };
             var logger = loggers.CreateLogger("Microscope.Farm.Render.Device");
             try
@@ -96,7 +97,7 @@ internal static class FarmServices
                 throw;
             }
 
-            logger.LogInformation("Render device: {Device} (asked for {Asked})", Settings.Device, asked.Device);
+            logger.LogInformation("Render device: {Device} (asked for {Asked}), {Loop} render loop", Settings.Device, asked.Device, Settings.ResidentLoop ? "device" : "host");
         }
 
         public SessionSettings Settings { get; }

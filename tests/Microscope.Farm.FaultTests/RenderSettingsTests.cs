@@ -10,7 +10,8 @@ public sealed class RenderSettingsTests
     [InlineData("Farm__Render__MemoryHeadroom", "1.5", "Farm:Render:MemoryHeadroom must be a fraction above 0 and at most 1")]
     [InlineData("Farm__Render__MaxBatch", "0", "Farm:Render:MaxBatch must be at least 1")]
     [InlineData("Farm__Render__CudaMemoryMegabytes", "-1", "Farm:Render:CudaMemoryMegabytes must be 0 (no limit)")]
-    public async Task A_bad_memory_setting_stops_the_silo_with_the_setting_named(string variable, string value, string message)
+    [InlineData("Farm__Render__Loop", "gpu", "Farm:Render:Loop must be auto, host or device, not 'gpu'")]
+    public async Task A_bad_render_setting_stops_the_silo_with_the_setting_named(string variable, string value, string message)
     {
         var folder = Path.Combine(Path.GetTempPath(), "microscope-settings-" + Guid.NewGuid().ToString("N")[..8]);
         try
