@@ -95,7 +95,7 @@ public sealed class BatchSizer
         var budget = candidates.Where(b => b is not null).Min();
         if (budget is null)
         {
-            return (null, $"{Start}: no budget, every image in one pass");
+            return (null, $"{Start}; no budget, so passes are not split by memory");
         }
 
         var reasons = Start.Known
