@@ -40,6 +40,12 @@ var layerId = Arg("--layer", "layer3.0.relu");
 var dataset = Arg("--dataset", "");
 string[] lenses = ["featurevis", "neuron", "negative", "diversity", "deepdream", "caricature", "tuning", "dataset-examples"];
 
+if (Console.IsOutputRedirected)
+{
+    // A table of three targets is wider than the 80 columns Spectre assumes for a file or a pipe.
+    AnsiConsole.Profile.Width = 240;
+}
+
 using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
 var work = Directory.CreateTempSubdirectory("microscope-gpu-smoke-");
 try
@@ -64,7 +70,7 @@ try
         var settings = new SessionSettings { Device = ExecutionDevice.Parse(asked), Loop = loop };
         var actual = DeviceProbe.Probe(new SessionFactory(settings, loggers.CreateLogger("device")));
         settings = settings with { Device = actual };
-        var used = $"{actual} ({(settings.ResidentLoop ? "device" : "host")} loop)";
+        var used = $"{actual} {(settings.ResidentLoop ? "device" : "host")}-loop";
         var cache = new ModelCache(store, Path.Combine(work.FullName, "cache-" + folder), settings, loggers.CreateLogger<ModelCache>());
         // Warm-up and timed renders write to two stores: the same outputs would be found stored and skipped.
         var options = new RenderEngineOptions { Datasets = new Dictionary<string, string> { ["default"] = dataset } };
