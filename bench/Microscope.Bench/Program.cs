@@ -22,7 +22,8 @@ static int Usage()
                                              host loop vs device-resident loop, seconds per step, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
           quality [--steps N] [--units N]    feature visualization activation / top dataset example activation
-          render-memory [--steps N]          estimated vs measured memory of a feature-visualization pass, resnet18, batch 1 to 8
+          render-memory [--steps N] [--loop host|device]
+                                             estimated vs measured memory of a feature-visualization pass, resnet18, batch 1 to 8
           scheduling [--silos 1,2,4,8] [--slots 2] [--seconds 6] [--render-ms 50] [--layer-units 512] [--json-state] [--without-records]
                                              render silos on a simulated device: lenses per second vs ideal, overhead per item
         """);

@@ -29,10 +29,12 @@ internal static class RenderMemoryBenchmark
     {
         if (args.FirstOrDefault() == "--child")
         {
-            return Child(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture));
+            return Child(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture), Enum.Parse<RenderLoop>(args[4], ignoreCase: true));
         }
 
         var steps = Option(args, "--steps", 2);
+        var i = Array.IndexOf(args, "--loop");
+        var loop = i >= 0 && i + 1 < args.Length ? Enum.Parse<RenderLoop>(args[i + 1], ignoreCase: true) : RenderLoop.Host;
         var manifest = OrganismRegistry.Default.Resolve("resnet18");
         var catalog = LayerCatalogBuilder.Build(manifest, OrganismRegistry.Compose(manifest), new SessionFactory(new SessionSettings()));
         var table = new Table().AddColumns("layer", "batch", "estimated MB", "measured MB", "measured / estimated");
@@ -41,13 +43,13 @@ internal static class RenderMemoryBenchmark
         {
             foreach (var batch in Batches)
             {
-                var (estimated, measured) = Measure(catalog.Find(id).Tensor, batch, steps);
+                var (estimated, measured) = Measure(catalog.Find(id).Tensor, batch, steps, loop);
                 worst = Math.Max(worst, measured / (double)estimated);
                 table.AddRow(id, F(batch, "0"), F(Megabytes(estimated), "0"), F(Megabytes(measured), "0"), F(measured / (double)estimated, "0.00"));
             }
         }
 
-        AnsiConsole.MarkupLine($"[bold]Render memory, resnet18, {Size} px rendered, {Network} px fed, Fourier, {steps} steps, CPU, {Environment.ProcessorCount} cores[/] " +
+        AnsiConsole.MarkupLine($"[bold]Render memory, resnet18, {Size} px rendered, {Network} px fed, Fourier, {steps} steps, {loop.ToString().ToLowerInvariant()} loop, CPU, {Environment.ProcessorCount} cores[/] " +
             $"(measured: peak resident memory of a fresh process during the pass less before it; estimated: {F(Megabytes(RenderMemory.SessionBytes), "0")} MB per session + weights × {RenderMemory.WeightCopies} + batch × per image, workspace factor {RenderMemory.WorkspaceFactor})");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"Largest measured / estimated: {F(worst, "0.00")}" + (worst > 1 ? " [red](the estimate is below a measurement: raise RenderMemory's factors)[/]" : ""));
@@ -55,10 +57,10 @@ internal static class RenderMemoryBenchmark
     }
 
     /// <summary>Runs one pass in a child process; (estimated bytes, measured bytes).</summary>
-    private static (long Estimated, long Measured) Measure(string tensor, int batch, int steps)
+    private static (long Estimated, long Measured) Measure(string tensor, int batch, int steps, RenderLoop loop)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Assembly.GetEntryAssembly()!.Location, "render-memory", "--child", tensor, batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { Assembly.GetEntryAssembly()!.Location, "render-memory", "--child", tensor, batch.ToString(CultureInfo.InvariantCulture), steps.ToString(CultureInfo.InvariantCulture), loop.ToString() })
         {
             start.ArgumentList.Add(arg);
         }
@@ -78,11 +80,11 @@ internal static class RenderMemoryBenchmark
     }
 
     /// <summary>In the child: one pass of <paramref name="batch"/> units; prints "pass {estimated} {measured}".</summary>
-    private static int Child(string tensor, int batch, int steps)
+    private static int Child(string tensor, int batch, int steps, RenderLoop loop)
     {
         var manifest = OrganismRegistry.Default.Resolve("resnet18");
         var vision = OrganismRegistry.Compose(manifest);
-        var sessions = new SessionFactory(new SessionSettings());
+        var sessions = new SessionFactory(new SessionSettings { Loop = loop });
         var model = GradientBuilder.Build(vision.Model, Network, Network, new GradientRequest(tensor), ShapeProbes.OnCpu(Network, Network), tensor);
         var options = new RenderOptions { Size = Size, NetworkSize = Network, Steps = steps };
         var estimated = RenderMemory.Of(model, options).PassBytes(batch);
