@@ -43,5 +43,8 @@ public static class FarmTelemetry
         public const string Silo = "microscope.silo";
         public const string Device = "microscope.device";
         public const string Priority = "microscope.priority";
+
+        /// <summary>A job's required tags as the queue-depth gauge labels them (",a,b,"; "," for none).</summary>
+        public const string RequiredTags = "microscope.required_tags";
     }
 }

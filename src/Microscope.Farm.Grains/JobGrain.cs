@@ -151,7 +151,7 @@ internal sealed class JobGrain(
         await FlushAsync(quiet: false);
         told = now;
         var counts = Ledger.Counts();
-        QueueDepth.Report(Ledger.Id, now.Priority, Ledger.IsFinished ? 0 : counts.Waiting);
+        QueueDepth.Report(Ledger.Id, now.Priority, Ledger.Spec.RequiredTags, Ledger.IsFinished ? 0 : counts.Waiting);
         _ = GrainFactory.GetGrain<IJobDirectoryGrain>(0).JobChangedAsync(Ledger.Id, now.State, now.Priority, counts.Waiting);
         if (Ledger.IsFinished)
         {
@@ -172,7 +172,7 @@ internal sealed class JobGrain(
         CountExpirations(before);
         if (!Ledger.IsFinished)
         {
-            QueueDepth.Report(Ledger.Id, Ledger.Spec!.Priority, Ledger.Counts().Waiting);
+            QueueDepth.Report(Ledger.Id, Ledger.Spec!.Priority, Ledger.Spec.RequiredTags, Ledger.Counts().Waiting);
         }
 
         await AfterChangeAsync();

@@ -100,5 +100,10 @@ public static class JobPlanner
         {
             FarmIds.Check(layer, "layer");
         }
+
+        foreach (var tag in spec.RequiredTags)
+        {
+            FarmIds.Check(tag, "tag");
+        }
     }
 }

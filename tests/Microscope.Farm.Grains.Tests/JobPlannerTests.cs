@@ -55,6 +55,7 @@ public class JobPlannerTests
         Assert.Contains("steps", Assert.Throws<FarmInputException>(() => JobPlanner.Plan("j", new JobSpec { Model = "tiny", Options = new LensOptions { Steps = 0 } }, model)).Message);
         Assert.Contains("any of the units", Assert.Throws<FarmInputException>(() => JobPlanner.Plan("j", new JobSpec { Model = "tiny", Units = [500] }, model)).Message);
         Assert.Contains("not a valid layer id", Assert.Throws<FarmInputException>(() => JobPlanner.Plan("j", new JobSpec { Model = "tiny", Layers = ["../etc"] }, model)).Message);
+        Assert.Contains("not a valid tag id", Assert.Throws<FarmInputException>(() => JobPlanner.Plan("j", new JobSpec { Model = "tiny", RequiredTags = ["gpu,fp16"] }, model)).Message);
 
         var forwardOnly = model with { Lenses = ["dataset-examples", "tuning"], Notes = ["gradient lenses need a rule for op Gather"] };
         Assert.Contains("Gather", Assert.Throws<FarmInputException>(() => JobPlanner.Plan("j", new JobSpec { Model = "tiny" }, forwardOnly)).Message);

@@ -167,8 +167,20 @@ public sealed partial class ChartSemanticsTests
         var (scaledObject, stripped) = Single("render-scaledobjects.yaml", "ScaledObject");
         var trigger = scaledObject["spec"]!["triggers"]![0]!;
         Assert.Equal("prometheus", (string?)trigger["type"]);
-        Assert.Contains(metric + "{", stripped.ActionOf((string?)trigger["metadata"]!["query"]));
+        var query = stripped.ActionOf((string?)trigger["metadata"]!["query"]);
+        Assert.Contains(metric + "{", query);
         Assert.Contains(".Values.render.autoscaling.prometheusServerAddress", stripped.ActionOf((string?)trigger["metadata"]!["serverAddress"]));
+
+        // A pool scales on the items it can serve: the label of the jobs' required tags, matched
+        // against the pool's own tags (its GPU kind and extra tags, lower-cased, dots literal).
+        var telemetry = File.ReadAllText(RepositoryRoot.Combine("src", "Microscope.Farm.Abstractions", "FarmTelemetry.cs"));
+        var label = Regex.Match(telemetry, @"RequiredTags = ""([a-z._]+)""").Groups[1].Value.Replace('.', '_');
+        Assert.Equal("microscope_required_tags", label);
+        Assert.Contains(label + "=~\\\",((%s),)*\\\"", query);
+        var template = HelmChart.Template("render-scaledobjects.yaml");
+        Assert.Contains("range $tag := prepend $pool.extraTags $pool.gpu.kind", template);
+        Assert.Contains("replace \".\" \"[.]\" (lower $tag)", template);
+        Assert.Contains("(join \"|\" $tags)", template);
     }
 
     /// <summary>
