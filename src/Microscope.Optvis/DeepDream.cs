@@ -40,34 +40,25 @@ public static class DeepDream
             throw new ArgumentException("DeepDream needs a gradient graph built with the L2 term.");
         }
 
+        if (sessions.Settings.ResidentLoop)
+        {
+            return Resident.ResidentDream.Dream(model, sessions, seed, size, options, progress, cancellation);
+        }
+
         using var session = sessions.Create(OnnxModelFile.ToBytes(model.Model), "deepdream graph");
         var random = new Random(options.Seed);
-        var sizes = Enumerable.Range(0, options.Octaves).Select(i => Math.Max(16, (int)Math.Round(size / Math.Pow(options.OctaveScale, i)))).Reverse().ToList();
-        var total = sizes.Count * options.StepsPerOctave;
+        var total = Octaves(size, options).Count * options.StepsPerOctave;
         var done = 0;
-        float[]? detail = null;
-        var detailSize = 0;
-        var image = seed;
-        foreach (var octave in sizes)
+        return OverOctaves(seed, size, options, (start, octave) =>
         {
-            var baseImage = Resize(seed, size, octave);
-            var current = (float[])baseImage.Clone();
-            if (detail is not null)
-            {
-                var grown = Resize(detail, detailSize, octave);
-                for (var i = 0; i < current.Length; i++)
-                {
-                    current[i] = Math.Clamp(current[i] + grown[i], 0, 1);
-                }
-            }
-
+            var current = start;
             long[] shape = [1, 3, octave, octave];
             using var run = new BoundRun(session.Session, new Dictionary<string, long[]> { [VisionGraph.ImageInput] = shape, [ObjectiveNames.L2Weight] = [1] }, new Dictionary<string, long[]> { [ObjectiveNames.Objective] = [1], [ObjectiveNames.ImageGradient] = shape });
             run.Input(ObjectiveNames.L2Weight)[0] = 1;
             for (var step = 0; step < options.StepsPerOctave; step++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var (dx, dy) = (random.Next(-options.Jitter, options.Jitter + 1), random.Next(-options.Jitter, options.Jitter + 1));
+                var (dx, dy) = DrawShift(random, options);
                 Roll(current, run.Input(VisionGraph.ImageInput), octave, dx, dy);
                 run.Run();
                 var gradient = new float[current.Length];
@@ -81,6 +72,42 @@ public static class DeepDream
                 progress?.Report(new RenderProgress(++done, total, run.Output(ObjectiveNames.Objective)[0]));
             }
 
+            return current;
+        });
+    }
+
+    /// <summary>The octaves' sizes, smallest first, the last <paramref name="size"/>.</summary>
+    public static IReadOnlyList<int> Octaves(int size, DreamOptions options) =>
+        [.. Enumerable.Range(0, options.Octaves).Select(i => Math.Max(16, (int)Math.Round(size / Math.Pow(options.OctaveScale, i)))).Reverse()];
+
+    /// <summary>One step's random circular shift (dx, dy).</summary>
+    public static (int Dx, int Dy) DrawShift(Random random, DreamOptions options) =>
+        (random.Next(-options.Jitter, options.Jitter + 1), random.Next(-options.Jitter, options.Jitter + 1));
+
+    /// <summary>
+    /// The octave schedule: each octave starts from the seed at its size plus the detail the octaves
+    /// before added (grown to this size), is climbed by <paramref name="climb"/> (start image, side →
+    /// climbed image), and hands its detail on; the last octave's image is the dream.
+    /// </summary>
+    public static float[] OverOctaves(float[] seed, int size, DreamOptions options, Func<float[], int, float[]> climb)
+    {
+        float[]? detail = null;
+        var detailSize = 0;
+        var image = seed;
+        foreach (var octave in Octaves(size, options))
+        {
+            var baseImage = Resize(seed, size, octave);
+            var current = (float[])baseImage.Clone();
+            if (detail is not null)
+            {
+                var grown = Resize(detail, detailSize, octave);
+                for (var i = 0; i < current.Length; i++)
+                {
+                    current[i] = Math.Clamp(current[i] + grown[i], 0, 1);
+                }
+            }
+
+            current = climb(current, octave);
             detail = new float[current.Length];
             for (var i = 0; i < current.Length; i++)
             {

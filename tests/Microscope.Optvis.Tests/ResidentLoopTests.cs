@@ -62,6 +62,25 @@ public sealed class ResidentLoopTests
     }
 
     [Fact]
+    public void DeepDream_on_the_device_dreams_what_the_host_dreams()
+    {
+        var (vision, layer) = Small();
+        var model = GradientBuilder.Build(vision.Model, 40, 40, new GradientRequest(layer.Tensor, ObjectiveTerms.L2), ShapeProbes.OnCpu(40, 40), layer.Id);
+        var seed = Enumerable.Range(0, 3 * 40 * 40).Select(i => (float)((Math.Sin(i * 0.37) + 1) / 2)).ToArray();
+        var options = new DreamOptions { Octaves = 3, OctaveScale = 1.3, StepsPerOctave = 5, Jitter = 6, Seed = 4, StepSize = 0.02 };
+
+        var host = DeepDream.Dream(model, Host, seed, 40, options);
+        var steps = new List<RenderProgress>();
+        var device = DeepDream.Dream(model, Device, seed, 40, options, new Collect(steps));
+
+        Assert.Equal(Enumerable.Range(1, 15), steps.Select(s => s.Step));
+        var worst = host.Zip(device, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(worst < 2e-3, $"dreams differ by up to {worst}");
+        var moved = seed.Zip(device, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(moved > 0.05, $"the dream moved the seed by at most {moved}");
+    }
+
+    [Fact]
     public void Renderer_picks_the_device_loop_when_asked_and_by_default_under_CUDA()
     {
         Assert.False(new SessionSettings().ResidentLoop);

@@ -143,7 +143,7 @@ try
         AnsiConsole.MarkupLine($"[red]{Markup.Escape(lens)} on {Markup.Escape(target)}[/]: {Markup.Escape(r.Error!)}");
     }
 
-    AnsiConsole.MarkupLine("seconds: the timed render of one work item per lens (after a warm-up render that made the sessions), image encoding and store writes included; steps/s: optimization steps (forward and backward of the whole batch) a second; tuning and dataset-examples run forward passes only (–); time vs the first target: its seconds over the first's (above 1: the first is faster). The device loop keeps feature visualization's state on the device (featurevis, neuron, negative, diversity, caricature); deepdream, tuning and dataset-examples run the same either way.");
+    AnsiConsole.MarkupLine("seconds: the timed render of one work item per lens (after a warm-up render that made the sessions), image encoding and store writes included; steps/s: optimization steps (forward and backward of the whole batch) a second; tuning and dataset-examples run forward passes only (–); time vs the first target: its seconds over the first's (above 1: the first is faster). The device loop keeps the gradient lenses' state on the device (featurevis, neuron, negative, diversity, caricature, deepdream); tuning and dataset-examples run the same either way.");
     return ok ? 0 : 1;
 }
 finally

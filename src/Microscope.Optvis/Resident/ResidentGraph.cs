@@ -314,7 +314,8 @@ public sealed class ResidentGraph
         });
     }
 
-    private static ValueInfoProto Info(string name, DataType type, params object[] dims)
+    /// <summary>A tensor's name, element type and dims (numbers, or names for dynamic ones).</summary>
+    internal static ValueInfoProto Info(string name, DataType type, params object[] dims)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
