@@ -80,6 +80,23 @@ public sealed class RenderCommandTests : IDisposable
     }
 
     [Fact]
+    public void Batch_auto_sizes_the_passes_to_free_memory_and_says_so()
+    {
+        var model = SmallModel();
+        var layer = FirstConvLayer(model);
+        var output = Path.Combine(folder, "auto");
+
+        var run = CliRun.Of("render", model, "--layer", layer, "--units", "0-2", "--steps", "3", "--size", "32", "--batch", "auto", "--out", output);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("passes: 3 images per pass of 3", run.Output);
+        Assert.Contains("free at start on cpu", run.Output);
+        using var figures = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "small", layer, "2-featurevis.json")));
+        Assert.Equal("auto", figures.RootElement.GetProperty("options").GetProperty("batch").GetString());
+        CliRun.Of("render", model, "--layer", layer, "--batch", "most", "--out", output).AssertBadInput("--batch", "most");
+    }
+
+    [Fact]
     public void A_unit_range_beyond_the_layer_is_bad_input()
     {
         var model = SmallModel();

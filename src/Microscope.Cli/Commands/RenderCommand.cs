@@ -30,7 +30,12 @@ internal static class RenderCommand
         var steps = new Option<int?>("--steps") { Description = "Optimization steps: 512 by default (OpenAI Microscope used 4096); for deepdream, steps per octave (20)." };
         var image = new Option<string?>("--image") { Description = "Seed image for deepdream and caricature (JPEG, PNG, WebP); default: a built-in drawing." };
         var size = new Option<int>("--size") { Description = "Image size in pixels.", DefaultValueFactory = _ => 128 };
-        var batch = new Option<int>("--batch") { Description = "Units rendered together in one pass (images per unit for diversity).", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch")
+        {
+            Description = "Units rendered together in one pass (images per unit for diversity; images per forward pass for dataset-examples), or auto: as many units as fit the device's free memory, as render silos size their passes (4 images per unit for diversity, 16 for dataset-examples). A unit's picture is the same in any pass.",
+            DefaultValueFactory = _ => 8,
+            CustomParser = ParseBatch,
+        };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial image and the transforms.", DefaultValueFactory = _ => 1 };
         var pixels = new Option<bool>("--pixels") { Description = "Optimize plain pixels instead of the Fourier parameterization." };
         var noTransforms = new Option<bool>("--no-transforms") { Description = "Switch off transformation robustness." };
@@ -61,7 +66,7 @@ internal static class RenderCommand
 
             if (chosenLens == "dataset-examples")
             {
-                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch), parsed.GetValue(output)!);
+                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch) is var b && b == AutoBatch ? 16 : b, parsed.GetValue(output)!);
             }
 
             return LayerLenses.Lenses.Contains(chosenLens)
@@ -80,13 +85,29 @@ internal static class RenderCommand
         var folder = Path.Combine(output, manifest.Id, layer.Id);
         Directory.CreateDirectory(folder);
 
+        // auto: the farm's sizing, for one slot on this device; otherwise the fixed pass size asked for.
+        var diversity = lens == "diversity";
+        var sizer = batch == AutoBatch ? new BatchSizer(DeviceMemory.Default, sessions.Settings, new BatchSizing()) : null;
+        var requested = batch == AutoBatch ? (diversity ? 4 : chosen.Count) : batch;
+        int ImagesPerPass(RenderMemory estimate)
+        {
+            if (sizer is null)
+            {
+                return requested;
+            }
+
+            var plan = sizer.Plan(estimate, requested, splittable: !diversity);
+            context.Console.MarkupLine(Markup.Escape($"passes: {plan}"));
+            return plan.ImagesPerPass;
+        }
+
         IReadOnlyList<UnitRender> renders = [];
         context.Console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(progress =>
             {
                 var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", maxValue: 1);
-                renders = FeatureVisualization.Render(vision, layer, chosen, lens, options, batch, sessions, new Reporter(done =>
+                renders = FeatureVisualization.Render(vision, layer, chosen, lens, options, ImagesPerPass, sessions, new Reporter(done =>
                 {
                     task.MaxValue = done.Total;
                     task.Value = done.Done;
@@ -118,7 +139,7 @@ internal static class RenderCommand
                 transformDraws = Renderer.RobustnessDraws,
                 spatialMaximum = maxima[index][render.Unit],
                 ratioToTopDatasetExample = ratio,
-                options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none", batch },
+                options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none", batch = batch == AutoBatch ? "auto" : (object)batch },
             }, ModelManifest.JsonOptions));
             table.AddRow(render.Unit.ToString(CultureInfo.InvariantCulture), render.Index.ToString(CultureInfo.InvariantCulture),
                 render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture),
@@ -288,10 +309,30 @@ internal static class RenderCommand
 
     private static void Validate(RenderOptions options, int batch)
     {
-        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || batch is < 1 or > 256)
+        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || (batch is < 1 or > 256 && batch != AutoBatch))
         {
-            throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256.");
+            throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256 or auto.");
         }
+    }
+
+    /// <summary>--batch auto, as parsed.</summary>
+    private const int AutoBatch = 0;
+
+    private static int ParseBatch(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "8";
+        if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return AutoBatch;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
+        {
+            return value;
+        }
+
+        result.AddError($"--batch must be a number of units (1 to 256) or auto, not '{text}'.");
+        return 8;
     }
 
     private static List<int> ParseUnits(int? unit, string? list, Layer layer)
