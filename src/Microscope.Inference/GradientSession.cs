@@ -33,28 +33,14 @@ public sealed class GradientSession : IDisposable
     {
         var names = new List<string> { VisionGraph.ImageInput };
         var values = new List<OrtValue> { Tensor(image, [batch, 3, height, width]) };
-        long[]? layerShape = null;
+        var terms = Model.Request.Terms;
+        var layerShape = terms.HasFlag(ObjectiveTerms.Linear) ? parameters.LayerShape ?? Model.LayerShape : Model.LayerShape;
         try
         {
-            var terms = Model.Request.Terms;
-            if (terms.HasFlag(ObjectiveTerms.Linear))
+            foreach (var (name, inputShape, data) in parameters.Inputs(terms, batch, Model.LayerShape))
             {
-                var weights = parameters.Weights ?? throw new ArgumentException("the graph has a linear term: give its weights.");
-                layerShape = parameters.LayerShape ?? Model.LayerShape;
-                names.Add(ObjectiveNames.Weights);
-                values.Add(Tensor(weights, [batch, .. layerShape]));
-            }
-
-            if (terms.HasFlag(ObjectiveTerms.L2))
-            {
-                names.Add(ObjectiveNames.L2Weight);
-                values.Add(Tensor(parameters.L2Weights ?? throw new ArgumentException("the graph has an L2 term: give its weights."), [batch]));
-            }
-
-            if (terms.HasFlag(ObjectiveTerms.Diversity))
-            {
-                names.Add(ObjectiveNames.DiversityWeight);
-                values.Add(Tensor([parameters.DiversityWeight], []));
+                names.Add(name);
+                values.Add(Tensor(data, inputShape));
             }
 
             string[] outputs = Model.Request.IncludeActivations
@@ -63,7 +49,7 @@ public sealed class GradientSession : IDisposable
             using var runOptions = new RunOptions();
             using var results = session.Session.Run(runOptions, names, values, outputs);
             var activations = outputs.Length > 2 ? Read(results[2]) : null;
-            var shape = outputs.Length > 2 ? results[2].GetTensorTypeAndShape().Shape[1..] : layerShape ?? Model.LayerShape;
+            var shape = outputs.Length > 2 ? results[2].GetTensorTypeAndShape().Shape[1..] : layerShape;
             return new GradientResult(Read(results[0]), Read(results[1]), activations, shape);
         }
         finally

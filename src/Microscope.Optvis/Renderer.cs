@@ -38,20 +38,11 @@ public static class Renderer
         var parameters = Objective.Parameters(perImage, model.LayerShape, terms);
         using var session = sessions.Create(OnnxModelFile.ToBytes(model.Model), "gradient graph");
         long[] imageShape = [batch, 3, network, network];
+        var objectiveInputs = parameters.Inputs(terms, batch, model.LayerShape);
         var inputs = new Dictionary<string, long[]> { [VisionGraph.ImageInput] = imageShape };
-        if (terms.HasFlag(ObjectiveTerms.Linear))
+        foreach (var (name, shape, _) in objectiveInputs)
         {
-            inputs[ObjectiveNames.Weights] = [batch, .. model.LayerShape];
-        }
-
-        if (terms.HasFlag(ObjectiveTerms.L2))
-        {
-            inputs[ObjectiveNames.L2Weight] = [batch];
-        }
-
-        if (terms.HasFlag(ObjectiveTerms.Diversity))
-        {
-            inputs[ObjectiveNames.DiversityWeight] = [];
+            inputs[name] = shape;
         }
 
         using var run = new BoundRun(session.Session, inputs, new Dictionary<string, long[]>
@@ -59,9 +50,14 @@ public static class Renderer
             [ObjectiveNames.Objective] = [batch],
             [ObjectiveNames.ImageGradient] = imageShape,
         });
-        Fill(run, ObjectiveNames.Weights, parameters.Weights);
-        Fill(run, ObjectiveNames.L2Weight, parameters.L2Weights);
-        Fill(run, ObjectiveNames.DiversityWeight, terms.HasFlag(ObjectiveTerms.Diversity) ? [parameters.DiversityWeight] : null);
+        foreach (var (name, _, values) in objectiveInputs)
+        {
+            var target = run.Input(name);
+            for (var i = 0; i < values.Length; i++)
+            {
+                target[i] = (float)values[i];
+            }
+        }
 
         var imageSize = 3 * size * size;
         var networkSize = 3 * network * network;
@@ -163,19 +159,5 @@ public static class Renderer
         }
 
         return (h, w, resample);
-    }
-
-    private static void Fill(BoundRun run, string name, double[]? values)
-    {
-        if (values is null)
-        {
-            return;
-        }
-
-        var target = run.Input(name);
-        for (var i = 0; i < values.Length; i++)
-        {
-            target[i] = (float)values[i];
-        }
     }
 }

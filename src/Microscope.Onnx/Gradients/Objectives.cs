@@ -7,7 +7,31 @@ namespace Microscope.Onnx.Gradients;
 /// <param name="L2Weights">N values; null when the graph has no L2 term.</param>
 /// <param name="DiversityWeight">One value; used when the graph has a diversity term.</param>
 /// <param name="LayerShape">The layer's shape for one image at this run's image size; null means the reference size's.</param>
-public sealed record ObjectiveParameters(double[]? Weights, double[]? L2Weights = null, double DiversityWeight = 0, long[]? LayerShape = null);
+public sealed record ObjectiveParameters(double[]? Weights, double[]? L2Weights = null, double DiversityWeight = 0, long[]? LayerShape = null)
+{
+    /// <summary>The inputs a graph built with <paramref name="terms"/> takes for these parameters: name, shape and values, in the graph's order.</summary>
+    /// <param name="layerShape">The layer's shape for one image, where <see cref="LayerShape"/> is null.</param>
+    public IReadOnlyList<(string Name, long[] Shape, double[] Values)> Inputs(ObjectiveTerms terms, int batch, long[] layerShape)
+    {
+        var inputs = new List<(string Name, long[] Shape, double[] Values)>();
+        if (terms.HasFlag(ObjectiveTerms.Linear))
+        {
+            inputs.Add((ObjectiveNames.Weights, [batch, .. LayerShape ?? layerShape], Weights ?? throw new ArgumentException("the graph has a linear term: give its weights.")));
+        }
+
+        if (terms.HasFlag(ObjectiveTerms.L2))
+        {
+            inputs.Add((ObjectiveNames.L2Weight, [batch], L2Weights ?? throw new ArgumentException("the graph has an L2 term: give its weights.")));
+        }
+
+        if (terms.HasFlag(ObjectiveTerms.Diversity))
+        {
+            inputs.Add((ObjectiveNames.DiversityWeight, [], [DiversityWeight]));
+        }
+
+        return inputs;
+    }
+}
 
 /// <summary>
 /// An objective on one layer for one image of a batch: a value declared before any graph exists,

@@ -99,30 +99,9 @@ public static class ResidentRenderer
     }
 
     /// <summary>The objective's parameters (weights, L2 and diversity weights), uploaded once.</summary>
-    private static Dictionary<string, OrtValue> UploadObjective(DeviceTransfer transfer, GradientModel model, IReadOnlyList<Objective> perImage)
-    {
-        var terms = model.Request.Terms;
-        var parameters = Objective.Parameters(perImage, model.LayerShape, terms);
-        var batch = perImage.Count;
-        var inputs = new Dictionary<string, OrtValue>(StringComparer.Ordinal);
-        static float[] Floats(double[] values) => [.. values.Select(v => (float)v)];
-        if (terms.HasFlag(ObjectiveTerms.Linear))
-        {
-            inputs[ObjectiveNames.Weights] = transfer.Upload(Floats(parameters.Weights!), [batch, .. model.LayerShape]);
-        }
-
-        if (terms.HasFlag(ObjectiveTerms.L2))
-        {
-            inputs[ObjectiveNames.L2Weight] = transfer.Upload(Floats(parameters.L2Weights!), [batch]);
-        }
-
-        if (terms.HasFlag(ObjectiveTerms.Diversity))
-        {
-            inputs[ObjectiveNames.DiversityWeight] = transfer.Upload([(float)parameters.DiversityWeight], []);
-        }
-
-        return inputs;
-    }
+    private static Dictionary<string, OrtValue> UploadObjective(DeviceTransfer transfer, GradientModel model, IReadOnlyList<Objective> perImage) =>
+        Objective.Parameters(perImage, model.LayerShape, model.Request.Terms).Inputs(model.Request.Terms, perImage.Count, model.LayerShape)
+            .ToDictionary(i => i.Name, i => transfer.Upload([.. i.Values.Select(v => (float)v)], i.Shape), StringComparer.Ordinal);
 
     /// <summary>Parameters and Adam's moments, on the device.</summary>
     private sealed record StateSet(OrtValue Parameters, OrtValue M, OrtValue V) : IDisposable
@@ -146,14 +125,12 @@ public static class ResidentRenderer
         private readonly Dictionary<string, Array> hostBuffers = new(StringComparer.Ordinal);
         private readonly float[] objective;
         private readonly OrtValue objectiveValue;
-        private readonly OrtMemoryInfo deviceMemory;
         private readonly int size;
 
         public ResidentSession(SessionFactory sessions, ResidentGraph graph, int batch, int size, IReadOnlyDictionary<string, OrtValue> objectiveInputs)
         {
             (this.graph, this.size) = (graph, size);
             session = sessions.Create(OnnxModelFile.ToBytes(graph.Model), "device-resident render graph");
-            deviceMemory = session.DeviceMemory;
             binding = session.Session.CreateIoBinding();
             foreach (var (name, value) in objectiveInputs)
             {
@@ -269,9 +246,9 @@ public static class ResidentRenderer
                 return (Objectives(), into);
             }
 
-            binding.BindOutputToDevice(ResidentNames.NextParameters, deviceMemory);
-            binding.BindOutputToDevice(ResidentNames.NextAdamM, deviceMemory);
-            binding.BindOutputToDevice(ResidentNames.NextAdamV, deviceMemory);
+            binding.BindOutputToDevice(ResidentNames.NextParameters, session.DeviceMemory);
+            binding.BindOutputToDevice(ResidentNames.NextAdamM, session.DeviceMemory);
+            binding.BindOutputToDevice(ResidentNames.NextAdamV, session.DeviceMemory);
             Run();
             var names = binding.GetOutputNames();
             var values = binding.GetOutputValues();
