@@ -20,12 +20,7 @@ public sealed class DeviceTransfer : IDisposable
     public DeviceTransfer(SessionFactory sessions)
     {
         session = sessions.Create(IdentityModel(), "device transfer graph");
-        DeviceMemory = session.DeviceMemory;
     }
-
-    public ExecutionDevice Device => session.Device;
-
-    public OrtMemoryInfo DeviceMemory { get; }
 
     /// <summary>A new device tensor holding <paramref name="data"/>.</summary>
     public OrtValue Upload(float[] data, long[] shape)
@@ -33,7 +28,7 @@ public sealed class DeviceTransfer : IDisposable
         using var binding = session.Session.CreateIoBinding();
         using var host = OrtValue.CreateTensorValueFromMemory(data, shape);
         binding.BindInput(Input, host);
-        binding.BindOutputToDevice(Output, DeviceMemory);
+        binding.BindOutputToDevice(Output, session.DeviceMemory);
         session.Session.RunWithBinding(options, binding);
 
         // The returned values are the caller's own (the list holds nothing else to release).

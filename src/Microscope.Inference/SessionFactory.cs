@@ -48,12 +48,22 @@ public sealed class OnnxSession(InferenceSession session, ExecutionDevice device
 
     public ExecutionDevice Device { get; } = device;
 
+    private OrtMemoryInfo? deviceMemory;
+
     /// <summary>Where tensors that stay on the session's device live: CUDA memory of the GPU, or CPU memory.</summary>
-    public OrtMemoryInfo DeviceMemory => Device.IsCuda
+    public OrtMemoryInfo DeviceMemory => deviceMemory ??= Device.IsCuda
         ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Device.Index, OrtMemType.Default)
         : OrtMemoryInfo.DefaultInstance;
 
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        if (Device.IsCuda)
+        {
+            deviceMemory?.Dispose();
+        }
+
+        Session.Dispose();
+    }
 }
 
 /// <summary>
