@@ -222,7 +222,8 @@ public static class GradientBuilder
         return model;
     }
 
-    internal static ValueInfoProto TensorInfo(string name, DataType type, params object[] dims)
+    /// <summary>A tensor's name, element type and dims (numbers, or names of dynamic ones).</summary>
+    public static ValueInfoProto TensorInfo(string name, DataType type, params object[] dims)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)

@@ -27,49 +27,32 @@ public static class ResidentDream
     {
         var built = model.Model.Clone();
         var graph = built.Graph;
-        var nodes = new List<NodeProto>();
-        var constants = new List<TensorProto>();
-        var counter = 0;
-        string Constant(TensorProto tensor)
-        {
-            tensor.Name = $"dream/c_{counter++}";
-            constants.Add(tensor);
-            return tensor.Name;
-        }
-
-        string Node(string op, string[] inputs, string? output = null, params AttributeProto[] attributes)
-        {
-            var name = output ?? $"dream/t_{counter++}";
-            var node = new NodeProto { OpType = op, Name = "dream/node/" + name, Input = { inputs }, Output = { name } };
-            node.Attribute.Add(attributes);
-            nodes.Add(node);
-            return name;
-        }
+        var g = new ResidentGraph.Emitter(graph);
 
         // Indices (r − d) mod S along each axis roll by d; (r + d) mod S rolls back.
-        var side = Node("Squeeze", [Node("Slice", [Node("Shape", [Image]), Constant(Tensors.Int64Vector("", 2)), Constant(Tensors.Int64Vector("", 3))]), Constant(Tensors.Int64Vector("", 0))]);
-        var range = Node("Range", [Constant(Tensors.Int64("", [], [0])), side, Constant(Tensors.Int64("", [], [1]))]);
+        var side = g.Node("Squeeze", [g.Node("Slice", [g.Node("Shape", [Image]), g.Int64s(2), g.Int64s(3)]), g.Int64s(0)]);
+        var range = g.Node("Range", [g.Int64Scalar(0), side, g.Int64Scalar(1)]);
         string Shifted(int axis, bool back)
         {
-            var d = Node("Gather", [Shift, Constant(Tensors.Int64("", [], [axis]))]);
-            return Node("Mod", [Node(back ? "Add" : "Sub", [range, d]), side]);
+            var d = g.Node("Gather", [Shift, g.Int64Scalar(axis)]);
+            return g.Node("Mod", [g.Node(back ? "Add" : "Sub", [range, d]), side]);
         }
 
-        var axisAttribute = (long axis) => NodeAttributes.IntAttribute("axis", axis);
-        var rolled = Node("Gather", [Node("Gather", [Image, Shifted(0, back: false)], attributes: axisAttribute(2)), Shifted(1, back: false)], attributes: axisAttribute(3));
-        nodes.Add(new NodeProto { OpType = "Identity", Name = "dream/node/feed", Input = { rolled }, Output = { VisionGraph.ImageInput } });
-        var gradient = Node("Gather", [Node("Gather", [ObjectiveNames.ImageGradient, Shifted(0, back: true)], attributes: axisAttribute(2)), Shifted(1, back: true)], attributes: axisAttribute(3));
-        var mean = Node("Add", [Node("ReduceMean", [Node("Abs", [gradient])], attributes: NodeAttributes.IntAttribute("keepdims", 0)), Constant(Tensors.Float("", [], [1e-8f]))]);
-        var moved = Node("Add", [Image, Node("Div", [Node("Mul", [gradient, StepSize]), mean])]);
-        Node("Clip", [moved, Constant(Tensors.Float("", [], [0f])), Constant(Tensors.Float("", [], [1f]))], NextImage);
+        string Roll(string tensor, bool back) => g.Node("Gather",
+            [g.Node("Gather", [tensor, Shifted(0, back)], NodeAttributes.IntAttribute("axis", 2)), Shifted(1, back)], NodeAttributes.IntAttribute("axis", 3));
+        g.Node("Identity", [Roll(Image, back: false)], VisionGraph.ImageInput);
+        var gradient = Roll(ObjectiveNames.ImageGradient, back: true);
+        var mean = g.Node("Add", [g.Node("ReduceMean", [g.Node("Abs", [gradient])], NodeAttributes.IntAttribute("keepdims", 0)), g.FloatScalar(1e-8)]);
+        var moved = g.Node("Add", [Image, g.Node("Div", [g.Mul(gradient, StepSize), mean])]);
+        g.Node("Clip", [moved, g.FloatScalar(0), g.FloatScalar(1)], NextImage);
 
         var objectiveInputs = graph.Input.Where(i => i.Name != VisionGraph.ImageInput).ToList();
         var imageInfo = graph.Input.Single(i => i.Name == VisionGraph.ImageInput).Clone();
         imageInfo.Name = Image;
         graph.Input.Clear();
         graph.Input.Add(imageInfo);
-        graph.Input.Add(ResidentGraph.Info(Shift, DataType.Int64, 2));
-        graph.Input.Add(ResidentGraph.Info(StepSize, DataType.Float));
+        graph.Input.Add(GradientBuilder.TensorInfo(Shift, DataType.Int64, 2));
+        graph.Input.Add(GradientBuilder.TensorInfo(StepSize, DataType.Float));
         graph.Input.Add(objectiveInputs);
         var objective = graph.Output.Single(o => o.Name == ObjectiveNames.Objective);
         var next = imageInfo.Clone();
@@ -77,8 +60,8 @@ public static class ResidentDream
         graph.Output.Clear();
         graph.Output.Add(objective);
         graph.Output.Add(next);
-        graph.Node.Add(nodes);
-        graph.Initializer.Add(constants);
+        graph.Node.Add(g.Nodes);
+        graph.Initializer.Add(g.Initializers);
         return built;
     }
 

@@ -181,36 +181,36 @@ public sealed class ResidentGraph
         var objectiveInputs = graph.Input.Where(i => i.Name != VisionGraph.ImageInput).ToList();
         graph.Input.Clear();
         object[] parameterDims = [.. parameterShape.Select((d, i) => i == 0 ? (object)"batch" : d)];
-        graph.Input.Add(Info(ResidentNames.Parameters, DataType.Float, parameterDims));
-        graph.Input.Add(Info(ResidentNames.AdamM, DataType.Float, parameterDims));
-        graph.Input.Add(Info(ResidentNames.AdamV, DataType.Float, parameterDims));
-        graph.Input.Add(Info(ResidentNames.StepSize, DataType.Float));
-        graph.Input.Add(Info(ResidentNames.VarianceScale, DataType.Float));
+        graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.Parameters, DataType.Float, parameterDims));
+        graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.AdamM, DataType.Float, parameterDims));
+        graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.AdamV, DataType.Float, parameterDims));
+        graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.StepSize, DataType.Float));
+        graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.VarianceScale, DataType.Float));
         for (var i = 0; i < all.Count; i++)
         {
             if (all[i] is CropStage)
             {
-                graph.Input.Add(Info(ResidentNames.CropStart(i), DataType.Int64, 2));
-                graph.Input.Add(Info(ResidentNames.CropEnd(i), DataType.Int64, 2));
-                graph.Input.Add(Info(ResidentNames.CropPads(i), DataType.Int64, 8));
+                graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.CropStart(i), DataType.Int64, 2));
+                graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.CropEnd(i), DataType.Int64, 2));
+                graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.CropPads(i), DataType.Int64, 8));
             }
             else if (all[i] is AffineStage)
             {
-                graph.Input.Add(Info(ResidentNames.Affine(i), DataType.Float, 6));
-                graph.Input.Add(Info(ResidentNames.Size(i), DataType.Int64, 2));
+                graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.Affine(i), DataType.Float, 6));
+                graph.Input.Add(GradientBuilder.TensorInfo(ResidentNames.Size(i), DataType.Int64, 2));
             }
         }
 
         graph.Input.Add(objectiveInputs);
         graph.Output.Clear();
-        graph.Output.Add(Info(ObjectiveNames.Objective, DataType.Float, "batch"));
-        graph.Output.Add(Info(ResidentNames.NextParameters, DataType.Float, parameterDims));
-        graph.Output.Add(Info(ResidentNames.NextAdamM, DataType.Float, parameterDims));
-        graph.Output.Add(Info(ResidentNames.NextAdamV, DataType.Float, parameterDims));
-        graph.Output.Add(Info(ResidentNames.Image, DataType.Float, "batch", 3, height, width));
+        graph.Output.Add(GradientBuilder.TensorInfo(ObjectiveNames.Objective, DataType.Float, "batch"));
+        graph.Output.Add(GradientBuilder.TensorInfo(ResidentNames.NextParameters, DataType.Float, parameterDims));
+        graph.Output.Add(GradientBuilder.TensorInfo(ResidentNames.NextAdamM, DataType.Float, parameterDims));
+        graph.Output.Add(GradientBuilder.TensorInfo(ResidentNames.NextAdamV, DataType.Float, parameterDims));
+        graph.Output.Add(GradientBuilder.TensorInfo(ResidentNames.Image, DataType.Float, "batch", 3, height, width));
         if (exposeGradient)
         {
-            graph.Output.Add(Info(ResidentNames.ParameterGradient, DataType.Float, parameterDims));
+            graph.Output.Add(GradientBuilder.TensorInfo(ResidentNames.ParameterGradient, DataType.Float, parameterDims));
         }
 
         graph.Node.Add(g.Nodes);
@@ -314,20 +314,6 @@ public sealed class ResidentGraph
         });
     }
 
-    /// <summary>A tensor's name, element type and dims (numbers, or names for dynamic ones).</summary>
-    internal static ValueInfoProto Info(string name, DataType type, params object[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var d in dims)
-        {
-            shape.Dim.Add(d is string param
-                ? new TensorShapeProto.Types.Dimension { DimParam = param }
-                : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture) });
-        }
-
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
-    }
-
     /// <summary>
     /// The Fourier parameterization's inverse real 2-D DFT as matrix products, as <see cref="FourierImage"/>
     /// computes it with FFTs: B = E·A along y (E = e^(+2πi·y·y'/H), symmetric), then
@@ -415,8 +401,8 @@ public sealed class ResidentGraph
         }
     }
 
-    /// <summary>Appends nodes and constants with fresh names under <c>resident/</c>.</summary>
-    private sealed class Emitter(GraphProto graph)
+    /// <summary>Appends nodes and constants with fresh names under <c>resident/</c> to a graph's node and initializer lists (the caller adds them).</summary>
+    internal sealed class Emitter(GraphProto graph)
     {
         private readonly HashSet<string> taken = new(graph.Node.SelectMany(n => n.Output).Concat(graph.Initializer.Select(i => i.Name)), StringComparer.Ordinal);
         private int counter;
