@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Microscope.Onnx.Gradients;
 using Microscope.Onnx.Proto;
 using Microsoft.ML.OnnxRuntime;
 
@@ -29,23 +30,11 @@ public static class DeviceProbe
     private static byte[] ReluModel()
     {
         var graph = new GraphProto { Name = "device-probe" };
-        graph.Input.Add(Vector("x"));
-        graph.Output.Add(Vector("y"));
+        graph.Input.Add(GradientBuilder.TensorInfo("x", TensorProto.Types.DataType.Float, 1, 4));
+        graph.Output.Add(GradientBuilder.TensorInfo("y", TensorProto.Types.DataType.Float, 1, 4));
         graph.Node.Add(new NodeProto { OpType = "Relu", Input = { "x" }, Output = { "y" } });
         var model = new ModelProto { IrVersion = 8, ProducerName = "microscope", Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
         return model.ToByteArray();
-    }
-
-    private static ValueInfoProto Vector(string name)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 1 });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 4 });
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
-        };
     }
 }
