@@ -64,7 +64,7 @@ public sealed record LensOptions
         Require(DiversityImages is >= 2 and <= 16, $"diversityImages must be 2 to 16, not {DiversityImages}.");
         Require(Top is >= 1 and <= 1000, $"top must be 1 to 1000, not {Top}.");
         FarmIds.Check(Dataset, "dataset");
-        Require(Family is "lines" or "edges" or "curves" or "gratings" or "hue", $"family must be lines, edges, curves, gratings or hue, not '{Family}'.");
+        Require(Family is "lines" or "edges" or "curves" or "gratings" or "hue", $"family must be lines, edges, curves, gratings or hue, not '{FarmIds.Shorten(Family ?? "")}'.");
         return this;
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace Microscope.Farm.Storage;
 
@@ -8,13 +7,8 @@ namespace Microscope.Farm.Storage;
 /// a path built here names exactly one place under the store's root:
 /// models/{model}/{version}/layers/{layer}/units/{unit}/{lens}/{optionsHash}.{png|json}.
 /// </summary>
-public static partial class LensPaths
+public static class LensPaths
 {
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
-    private static partial Regex SegmentPattern();
-
-    [GeneratedRegex("^[0-9a-f]{8,64}$")]
-    private static partial Regex HashPattern();
 
     public static string Model(string model, string version, string file) =>
         $"models/{Segment(model, "model")}/{Hash(version, "version")}/{Segment(file, "file")}";
@@ -40,12 +34,11 @@ public static partial class LensPaths
 
     /// <summary>Letters, digits, '.', '_' and '-', starting with a letter or digit, no "..": never a separator or a way up.</summary>
     public static string Segment(string text, string what) =>
-        text is not null && SegmentPattern().IsMatch(text) && !text.Contains("..", StringComparison.Ordinal)
-            ? text
+        IdRule.IsValid(text) ? text
             : throw new ArgumentException($"'{Shorten(text)}' is not a valid {what} in a store path: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit, no '..').");
 
     private static string Hash(string text, string what) =>
-        text is not null && HashPattern().IsMatch(text) ? text : throw new ArgumentException($"'{Shorten(text)}' is not a valid {what}: 8 to 64 lowercase hex digits.");
+        text is { Length: >= 8 and <= 64 } && text.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f') ? text : throw new ArgumentException($"'{Shorten(text)}' is not a valid {what}: 8 to 64 lowercase hex digits.");
 
     private static string Unit(int unit) => unit >= 0 ? unit.ToString(CultureInfo.InvariantCulture) : throw new ArgumentException($"unit {unit} is negative.");
 

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Microscope.Onnx;
 
@@ -8,15 +7,12 @@ namespace Microscope.Onnx;
 /// links (/models/{model}/layers/{layer}/units/{unit}), so they are URL-safe without escaping,
 /// derived only from the model file (stable across runs and machines) and unique within a model.
 /// </summary>
-public static partial class Ids
+public static class Ids
 {
-    public const int MaxLength = 128;
+    public const int MaxLength = IdRule.MaxLength;
 
-    /// <summary>Letters, digits, '.', '_' and '-'; starting with a letter or digit.</summary>
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
-    private static partial Regex ValidId();
-
-    public static bool IsValid(string? id) => id is not null && ValidId().IsMatch(id) && !id.Contains("..", StringComparison.Ordinal);
+    /// <summary>Letters, digits, '.', '_' and '-'; starting with a letter or digit; no ".."; at most 128 (see <see cref="IdRule"/>).</summary>
+    public static bool IsValid(string? id) => IdRule.IsValid(id);
 
     /// <summary>Turns an ONNX name into an id: every other character becomes '_'.</summary>
     public static string FromName(string name)
