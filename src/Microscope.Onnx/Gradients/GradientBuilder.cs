@@ -61,12 +61,25 @@ public static class GradientBuilder
         var freshCounter = 0;
         string Fresh(string hint) => $"microscope/fwd/{hint}_{freshCounter++}";
 
-        // 2. Which tensors depend on the image differentiably, and does every such op have a rule?
+        // 2. Which nodes lie on a differentiable path from the image to the layer, and does each have a
+        // rule? A node is on it when it reads the image's influence forward (through ops that pass a
+        // gradient) and the layer reads it backward (likewise). Constant lookups (a Gather of a
+        // relative-position table) fail the first test, shape arithmetic on an active tensor fails the
+        // second: neither needs a rule.
+        var needed = new HashSet<string>(StringComparer.Ordinal) { target };
+        for (var i = kept.Count - 1; i >= 0; i--)
+        {
+            if (PassesGradient(kept[i]) && kept[i].Output.Any(needed.Contains))
+            {
+                needed.UnionWith(kept[i].Input.Where(n => n.Length > 0));
+            }
+        }
+
         var active = new HashSet<string>(StringComparer.Ordinal) { VisionGraph.ImageInput };
         var missing = new List<string>();
         foreach (var node in kept)
         {
-            if (!CarriesGradient(node, active))
+            if (!CarriesGradient(node, active) || !node.Output.Any(needed.Contains))
             {
                 continue;
             }
@@ -235,10 +248,11 @@ public static class GradientBuilder
     }
 
     /// <summary>True when the node reads an active tensor and its output can carry a gradient.</summary>
-    private static bool CarriesGradient(NodeProto node, HashSet<string> active) =>
-        node.Input.Any(active.Contains) &&
-        !GradientRules.NonDifferentiable.Contains(node.OpType) &&
-        (node.OpType != "Cast" || IsFloat((DataType)node.Int("to", 0)));
+    private static bool CarriesGradient(NodeProto node, HashSet<string> active) => node.Input.Any(active.Contains) && PassesGradient(node);
+
+    /// <summary>False for ops whose outputs carry no gradient: integer, boolean or piecewise-constant results, and casts to them.</summary>
+    private static bool PassesGradient(NodeProto node) =>
+        !GradientRules.NonDifferentiable.Contains(node.OpType) && (node.OpType != "Cast" || IsFloat((DataType)node.Int("to", 0)));
 
     private static bool IsFloat(DataType type) => type is DataType.Float or DataType.Double or DataType.Float16 or DataType.Bfloat16;
 }

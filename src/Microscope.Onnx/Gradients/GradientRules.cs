@@ -16,6 +16,9 @@ public static class GradientRules
         new ConcatRule(), new SplitRule(), new SliceRule(), new PadRule(), new ReshapeLikeRule(), new TransposeRule(),
         new MatMulRule(), new GemmRule(), new SoftmaxRule(), new LogSoftmaxRule(), new IdentityRule(), new CastRule(),
         new ReduceSumRule(), new ReduceMeanRule(), new LayerNormalizationRule(),
+        new GatherRule(), new GatherElementsRule(), new WhereRule(), new MaxMinRule(), new TileRule(), new GlobalMaxPoolRule(),
+        new ReduceExtremumRule(), new ReduceL2Rule(), new ReduceL1Rule(), new ReduceSumSquareRule(), new ReduceLogSumExpRule(),
+        new EinsumRule(), new GeluRule(),
     ];
 
     private static readonly Dictionary<string, IGradientRule> ByOp = All
@@ -26,7 +29,7 @@ public static class GradientRules
     public static readonly IReadOnlySet<string> NonDifferentiable = new HashSet<string>(StringComparer.Ordinal)
     {
         "Shape", "Size", "NonZero", "ArgMax", "ArgMin", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual",
-        "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "ConstantOfShape", "EyeLike", "Range", "Floor", "Ceil", "Round", "Sign",
+        "Not", "And", "Or", "Xor", "BitwiseNot", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitShift", "IsNaN", "IsInf", "ConstantOfShape", "EyeLike", "Range", "Floor", "Ceil", "Round", "Sign",
         "Constant", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
     };
 

@@ -24,6 +24,11 @@ public sealed class ActivationGradientTests
     [InlineData("Identity")]
     public void Unary_without_attributes(string op) => CheckUnary(op, 3);
 
+    [Theory]
+    [InlineData("none")]
+    [InlineData("tanh")]
+    public void Gelu_opset_20(string approximate) => CheckUnary("Gelu", 6, opset: 20, attributes: [("approximate", approximate)]);
+
     [Fact]
     public void LeakyRelu_alpha() => CheckUnary("LeakyRelu", 2, attributes: [("alpha", 0.3)]);
 

@@ -91,4 +91,19 @@ public sealed class ElementwiseGradientTests
     [Fact]
     public void Expand_of_a_row_mean_to_the_image_shape() => GradientAssert.Check((m, x) =>
         m.Op("Expand", [m.Op("ReduceMean", m.Spread(x, 2), ("axes", new long[] { 2 }), ("keepdims", 1L)), m.Op("Shape", x)]));
+
+    // [3,H,W] (the batch mean) expanded to [N,3,H,W]: a new leading axis, summed back over.
+    [Fact]
+    public void Expand_adds_a_leading_axis() => GradientAssert.Check((m, x) =>
+        m.Op("Expand", [m.Op("ReduceMean", m.Spread(x, 2), ("axes", new long[] { 0 }), ("keepdims", 0L)), m.Op("Shape", x)]));
+
+    // A target shape of lower rank with ones where the input is larger: the output is the input's shape.
+    [Fact]
+    public void Expand_to_a_shape_of_ones_keeps_the_input_shape() => GradientAssert.Check((m, x) =>
+        m.Op("Expand", [m.Op("Tanh", m.Spread(x, 2)), m.Int64Constant([1, 1, 1])]));
+
+    // [N,1,H,1] against the shape [3,1,W]: both broadcast, into [N,3,H,W].
+    [Fact]
+    public void Expand_broadcasts_both_ways() => GradientAssert.Check((m, x) =>
+        m.Op("Expand", [m.Op("ReduceMean", m.Op("Mul", [x, x]), ("axes", new long[] { 1, 3 })), m.Int64Constant([3, 1, 6])]), height: 6, width: 6);
 }

@@ -110,4 +110,27 @@ public sealed class GradientBuilderTests
         Assert.Contains(built.Model.Graph.Output, o => o.Name == ObjectiveNames.ImageGradient);
         Assert.Equal([VisionGraph.ImageInput, ObjectiveNames.Weights, ObjectiveNames.L2Weight, ObjectiveNames.DiversityWeight], built.Model.Graph.Input.Select(i => i.Name));
     }
+
+    // A relative-position table looked up by a constant index, behind an op that has no rule (CumSum):
+    // none of it depends on the image, so nothing of it is differentiated.
+    [Fact]
+    public void A_constant_lookup_is_not_differentiated()
+    {
+        var m = new TinyModel(17);
+        var x = m.Input(VisionGraph.ImageInput, -1, 3, -1, -1);
+        var table = m.Op("CumSum", [m.Random([9, 3]), m.Int64Constant([0])]);
+        var bias = m.Op("Transpose", m.Op("Gather", [table, m.Int64Constant([4, 0, 8, 3])], ("axis", 0L)), ("perm", new long[] { 1, 0 }));
+        var layer = m.Op("Add", [m.Op("Reshape", [x, m.Int64Constant([0, 3, 4, -1])]), m.Op("Unsqueeze", [bias, m.Int64Constant([2])])]);
+        m.Output(layer);
+
+        var built = GradientBuilder.Build(m.Build(), 4, 4, new GradientRequest(layer), ShapeProbes.OnCpu(4, 4), "lookup");
+
+        Assert.DoesNotContain(built.Model.Graph.Node, n => n.OpType == "ScatterElements");
+    }
+
+    // An op without a rule (CumSum) whose output only gives a shape is off the differentiable path: the
+    // build does not ask for its rule, and the gradient is right.
+    [Fact]
+    public void An_op_read_only_for_its_shape_needs_no_rule() => GradientAssert.Check((m, x) =>
+        m.Op("Reshape", [m.Op("Tanh", x), m.Op("Shape", m.Op("CumSum", [x, m.Int64Constant([3])]))]));
 }

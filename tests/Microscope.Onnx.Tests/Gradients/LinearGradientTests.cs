@@ -60,6 +60,28 @@ public sealed class LinearGradientTests
         return m.Op("Gemm", [t, t], ("transA", 1L));
     });
 
+    // Attention scores as timm and the einsum-based exporters write them: both operands active.
+    [Fact]
+    public void Einsum_attention_scores_bhqd_bhkd_to_bhqk() => GradientAssert.Check((m, x) =>
+    {
+        var a = m.Spread(x, 2);
+        return m.Op("Einsum", [a, m.Op("Tanh", a)], ("equation", "bhqd,bhkd->bhqk"));
+    });
+
+    // Implicit output ("ij,jk" gives "ik") on the flattened image and a constant.
+    [Fact]
+    public void Einsum_implicit_output() => GradientAssert.Check((m, x) =>
+        m.Op("Einsum", [Flat(m, x), m.Random([Features, 4])], ("equation", "ij,jk")));
+
+    // An ellipsis for the batch and channel axes; a weighted sum over rows that only the image has.
+    [Fact]
+    public void Einsum_with_an_ellipsis_and_an_axis_summed_inside_one_operand() => GradientAssert.Check((m, x) =>
+        m.Op("Einsum", [m.Spread(x, 2), m.Random([Size, 4])], ("equation", "...hw,wk->...k")));
+
+    [Fact]
+    public void Einsum_of_one_operand_transposed_and_summed() => GradientAssert.Check((m, x) =>
+        m.Op("Einsum", [m.Spread(x, 2)], ("equation", "bchw->bwc")));
+
     /// <summary>On the flattened image (rank 2) or the image (rank 4); at opset 11 on rank 4 the op works on the input flattened at the axis.</summary>
     [Theory]
     [InlineData("Softmax", 13L, 2, -1L)]

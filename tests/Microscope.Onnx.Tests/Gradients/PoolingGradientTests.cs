@@ -13,6 +13,9 @@ public sealed class PoolingGradientTests
     [Fact]
     public void GlobalAveragePool() => GradientAssert.Check((m, x) => m.Op("GlobalAveragePool", x), height: 5, width: 7);
 
+    [Fact]
+    public void GlobalMaxPool() => GradientAssert.Check((m, x) => m.Op("GlobalMaxPool", m.Spread(x, 2)), height: 5, width: 7);
+
     [Theory]
     [InlineData(0L)]
     [InlineData(1L)]

@@ -90,6 +90,50 @@ public sealed class ShapeGradientTests
     public void Pad_opset_9_attributes() => GradientAssert.Check((m, x) =>
         m.Op("Pad", x, ("mode", "constant"), ("pads", new long[] { 0, 0, 1, 2, 0, 0, 2, 1 }), ("value", 0.3)), opset: 9);
 
+    // Rows padded 2 before and 1 after, columns 1 and 3 (reflect needs pads below the size).
+    [Theory]
+    [InlineData("reflect")]
+    [InlineData("edge")]
+    public void Pad_mode(string mode) => GradientAssert.Check((m, x) =>
+        m.Op("Pad", [m.Spread(x, 2), m.Int64Constant([0, 0, 2, 1, 0, 0, 1, 3])], ("mode", mode)));
+
+    [Fact]
+    public void Pad_wrap_opset_19() => GradientAssert.Check((m, x) =>
+        m.Op("Pad", [m.Spread(x, 2), m.Int64Constant([0, 0, 2, 1, 0, 0, 1, 3])], ("mode", "wrap")), opset: 19);
+
+    [Fact]
+    public void Pad_reflect_at_opset_9_is_upgraded() => GradientAssert.Check((m, x) =>
+        m.Op("Pad", m.Spread(x, 2), ("mode", "reflect"), ("pads", new long[] { 0, 0, 1, 2, 0, 0, 2, 1 })), opset: 9);
+
+    // Negative pads crop: rows lose one at the start, columns gain two at the end.
+    [Fact]
+    public void Pad_constant_with_a_negative_pad() => GradientAssert.Check((m, x) =>
+        m.Op("Pad", [m.Spread(x, 2), m.Int64Constant([0, 0, -1, 0, 0, 0, 1, 2]), m.Scalar(0.3)]));
+
+    // Opset 18: pads given for the named axes only (columns, then rows).
+    [Theory]
+    [InlineData("constant")]
+    [InlineData("reflect")]
+    public void Pad_selected_axes_opset_18(string mode) => GradientAssert.Check((m, x) =>
+        m.Op("Pad", [m.Spread(x, 2), m.Int64Constant([1, 2, 3, 0]), "", m.Int64Constant([-1, 2])], ("mode", mode)), opset: 18);
+
+    // Pads computed at run time (from the batch size: 1 row and 2 columns per image of the probe's batch of two).
+    [Fact]
+    public void Pad_edge_with_pads_computed_at_run_time() => GradientAssert.Check((m, x) =>
+    {
+        var batch = m.Op("Slice", [m.Op("Shape", x), m.Int64Constant([0]), m.Int64Constant([1])]);
+        var pads = m.Op("Mul", [m.Int64Constant([0, 0, 0, 1, 0, 0, 1, 0]), batch]);
+        return m.Op("Pad", [m.Spread(x, 2), pads], ("mode", "edge"));
+    });
+
+    [Fact]
+    public void Tile_channels_and_columns() => GradientAssert.Check((m, x) => m.Op("Tile", [m.Spread(x, 2), m.Int64Constant([1, 2, 1, 3])]));
+
+    // The tiled tensor is itself broadcast-shaped ([N,1,H,W]); its copies add up.
+    [Fact]
+    public void Tile_of_a_channel_mean() => GradientAssert.Check((m, x) =>
+        m.Op("Tile", [m.Op("ReduceMean", m.Op("Mul", [x, x]), ("axes", new long[] { 1 })), m.Int64Constant([1, 3, 2, 1])]));
+
     [Fact]
     public void Reshape_across_channels() => GradientAssert.Check((m, x) => m.Op("Reshape", [x, m.Int64Constant([0, 9, -1])]));
 

@@ -156,6 +156,34 @@ public sealed class ErfRule : UnaryRule
         c.Mul(c.Scalar(2 / Math.Sqrt(Math.PI)), c.Emit("Exp", [c.Neg(c.Mul(x, x))]));
 }
 
+/// <summary>
+/// Gelu (opset 20), y = x·Φ(x): f' = Φ(x) + x·φ(x). With approximate = "tanh",
+/// y = x/2 · (1 + tanh(u)), u = √(2/π)·(x + 0.044715x³): f' = (1 + t)/2 + x/2 · (1 − t²) · √(2/π)·(1 + 3·0.044715x²).
+/// Exporters before opset 20 write Gelu out with Erf, Mul and Add, which have their own rules.
+/// </summary>
+public sealed class GeluRule : UnaryRule
+{
+    private const double Cubic = 0.044715;
+
+    public override IReadOnlyList<string> OpTypes { get; } = ["Gelu"];
+
+    protected override string Derivative(NodeProto node, string x, string y, GradientContext c)
+    {
+        if (node.String("approximate", "none") == "tanh")
+        {
+            var k = Math.Sqrt(2 / Math.PI);
+            var t = c.Emit("Tanh", [c.Mul(c.Scalar(k), c.Add(x, c.Mul(c.Scalar(Cubic), c.Mul(x, c.Mul(x, x)))))]);
+            var slope = c.Mul(c.Scalar(k), c.Add(c.Scalar(1), c.Mul(c.Scalar(3 * Cubic), c.Mul(x, x))));
+            var outer = c.Mul(c.Scalar(0.5), c.Add(c.Scalar(1), t));
+            return c.Add(outer, c.Mul(c.Mul(c.Scalar(0.5), x), c.Mul(c.Sub(c.Scalar(1), c.Mul(t, t)), slope)));
+        }
+
+        var cdf = c.Mul(c.Scalar(0.5), c.Add(c.Scalar(1), c.Emit("Erf", [c.Mul(x, c.Scalar(1 / Math.Sqrt(2)))])));
+        var pdf = c.Mul(c.Scalar(1 / Math.Sqrt(2 * Math.PI)), c.Emit("Exp", [c.Mul(c.Scalar(-0.5), c.Mul(x, x))]));
+        return c.Add(cdf, c.Mul(x, pdf));
+    }
+}
+
 /// <summary>Neg: f' = −1.</summary>
 public sealed class NegRule : IGradientRule
 {

@@ -16,6 +16,19 @@ public sealed class GlobalAveragePoolRule : IGradientRule
     }
 }
 
+/// <summary>GlobalMaxPool: dY goes to the positions that attain each channel's maximum, shared among ties (Selection.cs).</summary>
+public sealed class GlobalMaxPoolRule : IGradientRule
+{
+    public IReadOnlyList<string> OpTypes { get; } = ["GlobalMaxPool"];
+
+    public void Backward(NodeProto node, GradientContext c)
+    {
+        var x = node.Input[0];
+        long[] positions = [.. Enumerable.Range(2, c.Rank(x) - 2).Select(i => (long)i)];
+        c.Accumulate(x, Extremum.Share(c, x, node.Output[0], c.OutputGradient(node)!, positions));
+    }
+}
+
 /// <summary>
 /// AveragePool: each window hands dY / (its element count) to every element it covers: a grouped
 /// transposed convolution with a kernel of ones, cropped like <see cref="ConvRule"/>. With

@@ -104,29 +104,24 @@ public sealed class SliceRule : IGradientRule
     }
 }
 
-/// <summary>Pad (constant mode, pads ≥ 0): dX is dY cropped back to X (the padding received no input).</summary>
-public sealed class PadRule : IGradientRule
+/// <summary>
+/// Tile: every copy hands its gradient back. dY, [r₀·d₀, r₁·d₁, …], is viewed as [r₀, d₀, r₁, d₁, …]
+/// (the copy index outside, the element inside) and summed over the copies.
+/// </summary>
+public sealed class TileRule : IGradientRule
 {
-    public IReadOnlyList<string> OpTypes { get; } = ["Pad"];
+    public IReadOnlyList<string> OpTypes { get; } = ["Tile"];
 
     public void Backward(NodeProto node, GradientContext c)
     {
         var x = node.Input[0];
         var rank = c.Rank(x);
-        var mode = node.String("mode", "constant");
-        if (mode != "constant")
-        {
-            throw new ModelFormatException($"Pad node '{node.Name}' uses mode '{mode}'; only constant padding has a gradient rule yet.");
-        }
-
-        if (node.InputOrEmpty(3).Length > 0)
-        {
-            throw new ModelFormatException($"Pad node '{node.Name}' pads selected axes only; this form has no gradient rule yet.");
-        }
-
-        var begin = c.Emit("Slice", [node.Input[1], c.Ints(0), c.Ints(rank), c.Ints(0)]);
-        var end = c.Add(begin, c.Shape(x));
-        c.Accumulate(x, c.Emit("Slice", [c.OutputGradient(node)!, begin, end, c.Ints([.. Enumerable.Range(0, rank).Select(i => (long)i)])]));
+        var repeats = node.Input[1];
+        var view = Enumerable.Range(0, rank)
+            .SelectMany(i => new[] { c.Emit("Slice", [repeats, c.Ints(i), c.Ints(i + 1), c.Ints(0)]), c.Dims(x, i, i + 1) })
+            .ToArray();
+        var tiles = c.Emit("Reshape", [c.OutputGradient(node)!, c.Emit("Concat", view, NodeAttributes.IntAttribute("axis", 0))]);
+        c.Accumulate(x, c.ReduceSum(tiles, [.. Enumerable.Range(0, rank).Select(i => 2L * i)], keepDims: false));
     }
 }
 
