@@ -182,7 +182,7 @@ internal static class LensBenchmarks
             var layer = catalog.Find(id);
             var chosen = Enumerable.Range(0, units).ToList();
             var scan = DatasetScanner.Scan(vision, [layer], folder, files, 224, 1, 16, sessions);
-            var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, "featurevis", new RenderOptions { Steps = steps }, 32, sessions);
+            var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, Lenses.FeatureObjective.Channel, new RenderOptions { Steps = steps }, 32, sessions);
 
             // Like for like: the unit's spatial maximum on its render, fed to the model as the scan feeds images.
             var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], 128, 224, sessions);

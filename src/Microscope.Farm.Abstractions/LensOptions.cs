@@ -41,20 +41,37 @@ public sealed record LensOptions
     public static LensOptions Default { get; } = new();
 
     /// <summary>These options with every field the lens ignores reset to its default.</summary>
-    public LensOptions For(string lens)
+    public LensOptions For(string lens) => For(FarmLenses.Get(lens));
+
+    /// <summary>These options with every field <paramref name="lens"/> does not read (<see cref="LensKind.Reads"/>) reset to its default.</summary>
+    public LensOptions For(LensKind lens)
     {
         var d = Default;
-        return lens switch
+        bool Reads(LensOptionFields field) => lens.Reads.HasFlag(field);
+        return new LensOptions
         {
-            "featurevis" or "neuron" or "negative" => this with { DiversityImages = d.DiversityImages, Top = d.Top, Dataset = d.Dataset, Family = d.Family },
-            "diversity" => this with { Top = d.Top, Dataset = d.Dataset, Family = d.Family },
-            "deepdream" => this with { Size = d.Size, Fourier = d.Fourier, Transforms = d.Transforms, DiversityImages = d.DiversityImages, Top = d.Top, Dataset = d.Dataset, Family = d.Family },
-            "caricature" => this with { DiversityImages = d.DiversityImages, Top = d.Top, Dataset = d.Dataset, Family = d.Family },
-            "dataset-examples" => d with { Top = Top, Dataset = Dataset },
-            "tuning" => d with { Family = Family },
-            _ => throw new FarmNotFoundException($"there is no lens '{lens}'."),
+            Steps = Reads(LensOptionFields.Steps) ? Steps : d.Steps,
+            Size = Reads(LensOptionFields.Size) ? Size : d.Size,
+            Seed = Reads(LensOptionFields.Seed) ? Seed : d.Seed,
+            Fourier = Reads(LensOptionFields.Fourier) ? Fourier : d.Fourier,
+            Transforms = Reads(LensOptionFields.Transforms) ? Transforms : d.Transforms,
+            DiversityImages = Reads(LensOptionFields.DiversityImages) ? DiversityImages : d.DiversityImages,
+            Top = Reads(LensOptionFields.Top) ? Top : d.Top,
+            Dataset = Reads(LensOptionFields.Dataset) ? Dataset : d.Dataset,
+            Family = Reads(LensOptionFields.Family) ? Family : d.Family,
         };
     }
+
+    /// <summary>Each option's name as the API's query, the lens documents and the UI spell it, in field order.</summary>
+    public static IReadOnlyList<(LensOptionFields Field, string Name)> Fields { get; } =
+    [
+        (LensOptionFields.Steps, "steps"), (LensOptionFields.Size, "size"), (LensOptionFields.Seed, "seed"),
+        (LensOptionFields.Fourier, "fourier"), (LensOptionFields.Transforms, "transforms"), (LensOptionFields.DiversityImages, "diversityImages"),
+        (LensOptionFields.Top, "top"), (LensOptionFields.Dataset, "dataset"), (LensOptionFields.Family, "family"),
+    ];
+
+    /// <summary>The names of the options in <paramref name="fields"/>, in field order.</summary>
+    public static IReadOnlyList<string> FieldNames(LensOptionFields fields) => [.. Fields.Where(f => fields.HasFlag(f.Field)).Select(f => f.Name)];
 
     /// <summary>Checks ranges; the message says which value is out of range.</summary>
     public LensOptions Validate()

@@ -44,6 +44,7 @@ public static class ApiServices
     public static IEndpointRouteBuilder MapFarmApi(this IEndpointRouteBuilder routes)
     {
         routes.MapModelsApi();
+        routes.MapLensesApi();
         routes.MapJobsApi();
         routes.MapWorkersApi();
         routes.MapOpenApi(OpenApiPath);

@@ -170,8 +170,7 @@ public static class ModelsApi
     /// <summary>Render options given in the query (steps, size, seed, fourier, transforms, diversityImages, top, dataset, family), or null when none is.</summary>
     private static LensOptions? QueryOptions(IQueryCollection query)
     {
-        string[] names = ["steps", "size", "seed", "fourier", "transforms", "diversityImages", "top", "dataset", "family"];
-        if (!names.Any(query.ContainsKey))
+        if (!LensOptions.Fields.Any(f => query.ContainsKey(f.Name)))
         {
             return null;
         }

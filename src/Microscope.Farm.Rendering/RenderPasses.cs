@@ -19,11 +19,10 @@ internal sealed class RenderPasses(BatchSizer sizer, ILogger logger)
     {
     }
 
-    /// <summary>Images per pass for <paramref name="item"/>: its units, or for diversity one unit's images (never split).</summary>
-    public int ImagesPerPass(WorkItem item, RenderMemory estimate)
+    /// <summary>Images per pass for <paramref name="item"/>: its units, or where a unit's images are <paramref name="coupled"/> (diversity) one unit's images, never split.</summary>
+    public int ImagesPerPass(WorkItem item, RenderMemory estimate, bool coupled)
     {
-        var diversity = item.Lens == "diversity";
-        var plan = sizer.Plan(estimate, diversity ? item.Options.DiversityImages : item.Units.Count, splittable: !diversity);
+        var plan = sizer.Plan(estimate, coupled ? item.Options.DiversityImages : item.Units.Count, splittable: !coupled);
         if (logged.TryAdd((item.Model, item.Layer, item.Lens, item.Options.Size), true))
         {
             if (plan.Fits)
@@ -34,7 +33,7 @@ internal sealed class RenderPasses(BatchSizer sizer, ILogger logger)
             {
                 logger.LogWarning("{Model} {Layer} {Lens} at {Size} px: {Plan}; a pass is over the budget and renders anyway ({Why})",
                     item.Model, item.Layer, item.Lens, item.Options.Size, plan,
-                    diversity ? "a diversity unit's images are coupled and share one pass" : "a pass has at least one image");
+                    coupled ? "a diversity unit's images are coupled and share one pass" : "a pass has at least one image");
             }
         }
 

@@ -12,8 +12,6 @@ namespace Microscope.Lenses;
 /// </summary>
 public static class LayerLenses
 {
-    public static readonly IReadOnlyList<string> Lenses = ["deepdream", "caricature"];
-
     /// <param name="seed">3×size×size in [0, 1]; null: <see cref="SeedImages.Default"/>.</param>
     public static float[] DeepDream(VisionGraph vision, Layer layer, float[]? seed, int size, DreamOptions options, SessionFactory sessions, IProgress<RenderProgress>? progress = null, CancellationToken cancellation = default)
     {

@@ -24,6 +24,22 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
     private HttpClient Http => host.Http;
 
     [Fact]
+    public async Task The_lens_registry_is_served_as_the_farm_defines_it()
+    {
+        var lenses = await Http.GetFromJsonAsync<JsonElement>("/api/lenses");
+        Assert.Equal(FarmLenses.All.Select(l => l.Name), lenses.EnumerateArray().Select(l => l.GetProperty("id").GetString()));
+        var deepdream = Assert.Single(lenses.EnumerateArray(), l => l.GetProperty("id").GetString() == "deepdream");
+        Assert.Equal("layer", deepdream.GetProperty("scope").GetString());
+        Assert.Equal("DeepDream", deepdream.GetProperty("title").GetString());
+        Assert.Equal(FarmLenses.DeepDream.Description, deepdream.GetProperty("description").GetString());
+        Assert.Equal(["steps", "seed"], deepdream.GetProperty("options").EnumerateArray().Select(o => o.GetString()));
+        var examples = Assert.Single(lenses.EnumerateArray(), l => l.GetProperty("id").GetString() == "dataset-examples");
+        Assert.True(examples.GetProperty("needsDataset").GetBoolean());
+        Assert.False(examples.GetProperty("needsGradients").GetBoolean());
+        Assert.Equal(["png", "json"], examples.GetProperty("files").EnumerateArray().Select(o => o.GetString()));
+    }
+
+    [Fact]
     public async Task Models_layers_and_units_are_served_from_the_registered_model()
     {
         var models = await Http.GetFromJsonAsync<JsonElement>("/api/models");

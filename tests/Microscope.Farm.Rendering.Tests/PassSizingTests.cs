@@ -88,7 +88,7 @@ public sealed class PassSizingTests(RenderFixture fixture) : IClassFixture<Rende
     {
         var model = await fixture.Cache().GetAsync(item.Model, item.ModelVersion);
         var layer = model.Layer(item.Layer);
-        var options = GradientLenses.Options(item.Options);
+        var options = FeatureVisualizationLens.Options(item.Options);
         var network = model.Vision.Spec.RenderSize ?? options.Size;
         var graph = GradientBuilder.Build(model.Vision.Model, network, network, new GradientRequest(layer.Tensor), ShapeProbes.OnCpu(network, network), layer.Id);
         return RenderMemory.Of(graph, options with { NetworkSize = network });

@@ -38,7 +38,7 @@ public sealed class RendererTests
         var (vision, layer) = Small();
         var options = Quick with { Steps = 60, LearningRate = 0.3, Fourier = lucid, Transforms = lucid ? null : Transforms.TransformPipeline.None };
 
-        var renders = FeatureVisualization.Render(vision, layer, [0, 1, 2, 3], "featurevis", options, 4, Sessions);
+        var renders = FeatureVisualization.Render(vision, layer, [0, 1, 2, 3], FeatureObjective.Channel, options, 4, Sessions);
 
         // The objective is linear in the image, so its best image in [0, 1] is known exactly: each
         // pixel at 1 where the gradient is positive, else 0. The render must close most of the gap.
@@ -61,7 +61,7 @@ public sealed class RendererTests
     public void Negative_lowers_the_channel()
     {
         var (vision, layer) = Small();
-        var render = Assert.Single(FeatureVisualization.Render(vision, layer, [2], "negative", Quick, 1, Sessions));
+        var render = Assert.Single(FeatureVisualization.Render(vision, layer, [2], FeatureObjective.Negative, Quick, 1, Sessions));
         Assert.True(render.FinalObjective > render.StartObjective, "the negative objective (−channel) should rise");
     }
 
@@ -69,7 +69,7 @@ public sealed class RendererTests
     public void The_same_seed_gives_a_byte_identical_png_and_another_seed_does_not()
     {
         var (vision, layer) = Small();
-        byte[] Png(int seed) => FeatureVisualization.Render(vision, layer, [1], "featurevis", Quick with { Seed = seed, Steps = 10 }, 1, Sessions)[0].ToPng();
+        byte[] Png(int seed) => FeatureVisualization.Render(vision, layer, [1], FeatureObjective.Channel, Quick with { Seed = seed, Steps = 10 }, 1, Sessions)[0].ToPng();
 
         Assert.Equal(Png(7), Png(7));
         Assert.NotEqual(Png(7), Png(8));
@@ -81,8 +81,8 @@ public sealed class RendererTests
         // Batch size adapts to free device memory, so a unit must render the same alone or with others.
         var (vision, layer) = Small();
         var options = Quick with { Steps = 8 };
-        var together = FeatureVisualization.Render(vision, layer, [0, 1, 2], "featurevis", options, 3, Sessions);
-        var alone = FeatureVisualization.Render(vision, layer, [1], "featurevis", options, 1, Sessions).Single();
+        var together = FeatureVisualization.Render(vision, layer, [0, 1, 2], FeatureObjective.Channel, options, 3, Sessions);
+        var alone = FeatureVisualization.Render(vision, layer, [1], FeatureObjective.Channel, options, 1, Sessions).Single();
         var shared = together.Single(r => r.Unit == 1);
 
         Assert.Equal(alone.Image.Length, shared.Image.Length);
@@ -95,18 +95,17 @@ public sealed class RendererTests
     public void Diversity_renders_several_different_images_of_one_unit()
     {
         var (vision, layer) = Small();
-        var renders = FeatureVisualization.Render(vision, layer, [1], "diversity", Quick with { Steps = 10 }, 3, Sessions);
+        var renders = FeatureVisualization.Render(vision, layer, [1], FeatureObjective.Diverse, Quick with { Steps = 10 }, 3, Sessions);
         Assert.Equal(3, renders.Count);
         Assert.Equal([0, 1, 2], renders.Select(r => r.Index));
         Assert.NotEqual(renders[0].Image, renders[1].Image);
     }
 
     [Fact]
-    public void Units_out_of_range_and_unknown_lenses_are_refused()
+    public void Units_out_of_range_are_refused()
     {
         var (vision, layer) = Small();
-        Assert.Throws<UnknownLayerException>(() => FeatureVisualization.Render(vision, layer, [layer.Units], "featurevis", Quick, 1, Sessions));
-        Assert.Throws<ModelFormatException>(() => FeatureVisualization.Render(vision, layer, [0], "xray", Quick, 1, Sessions));
+        Assert.Throws<UnknownLayerException>(() => FeatureVisualization.Render(vision, layer, [layer.Units], FeatureObjective.Channel, Quick, 1, Sessions));
     }
 
     [Fact]

@@ -38,7 +38,7 @@ var units = int.Parse(Arg("--units", "8"), CultureInfo.InvariantCulture);
 var modelId = Arg("--model", "resnet18");
 var layerId = Arg("--layer", "layer3.0.relu");
 var dataset = Arg("--dataset", "");
-string[] lenses = ["featurevis", "neuron", "negative", "diversity", "deepdream", "caricature", "tuning", "dataset-examples"];
+string[] lenses = [.. FarmLenses.All.Select(l => l.Name)];
 
 if (Console.IsOutputRedirected)
 {

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Microscope.Farm;
+using Microscope.Farm.Rendering;
 using Microscope.Inference;
 using Microscope.Lenses;
 using Microscope.Lenses.DatasetExamples;
@@ -21,8 +23,12 @@ internal static class RenderCommand
         var layer = new Option<string>("--layer") { Description = "The layer id (see `microscope models inspect`).", Required = true };
         var unit = new Option<int?>("--unit") { Description = "One unit." };
         var units = new Option<string?>("--units") { Description = "Units as a range or list: 0-31, or 3,5,8." };
-        var lens = new Option<string>("--lens") { Description = "featurevis, neuron, negative, diversity (units); deepdream, caricature (the layer).", DefaultValueFactory = _ => "featurevis" };
-        lens.AcceptOnlyFromAmong([.. FeatureVisualization.Lenses, .. LayerLenses.Lenses, "dataset-examples", "tuning"]);
+        var lens = new Option<string>("--lens")
+        {
+            Description = "The lens: " + string.Join("; ", FarmLenses.All.Select(l => $"{l.Name} ({(l.Scope == LensScope.Layer ? "the layer" : "units")}): {l.Description.TrimEnd('.')}")) + ".",
+            DefaultValueFactory = _ => FarmLenses.FeatureVis.Name,
+        };
+        lens.AcceptOnlyFromAmong([.. FarmLenses.All.Select(l => l.Name)]);
         var family = new Option<string>("--family") { Description = "Stimulus family for tuning: lines, edges, curves, gratings or hue.", DefaultValueFactory = _ => "lines" };
         family.AcceptOnlyFromAmong([.. StimulusFamily.Names]);
         var dataset = new Option<string?>("--dataset") { Description = "Folder of images (searched recursively) for dataset-examples." };
@@ -51,32 +57,32 @@ internal static class RenderCommand
         {
             var options = new RenderOptions
             {
-                Steps = parsed.GetValue(steps) ?? (parsed.GetValue(lens) == "deepdream" ? new DreamOptions().StepsPerOctave : 512),
+                Steps = parsed.GetValue(steps) ?? (FarmLenses.Get(parsed.GetValue(lens)!) == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : 512),
                 Size = parsed.GetValue(size),
                 Seed = parsed.GetValue(seed),
                 Fourier = !parsed.GetValue(pixels),
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
             };
-            var chosenLens = parsed.GetValue(lens)!;
+            var chosenLens = FarmLenses.Get(parsed.GetValue(lens)!);
             var settings = new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) };
-            if (chosenLens == "tuning")
+            if (chosenLens == FarmLenses.Tuning)
             {
                 return RunTuning(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(family)!, parsed.GetValue(output)!);
             }
 
-            if (chosenLens == "dataset-examples")
+            if (chosenLens == FarmLenses.DatasetExamples)
             {
                 return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch) is var b && b == AutoBatch ? 16 : b, parsed.GetValue(output)!);
             }
 
-            return LayerLenses.Lenses.Contains(chosenLens)
+            return chosenLens.Scope == LensScope.Layer
                 ? RunLayerLens(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
-                : Run(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens, options, parsed.GetValue(batch), parsed.GetValue(output)!);
+                : Run(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens.Name, LensRenderers.FeatureObjectiveOf(chosenLens)!, options, parsed.GetValue(batch), parsed.GetValue(output)!);
         });
         return command;
     }
 
-    private static int Run(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, RenderOptions options, int batch, string output)
+    private static int Run(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, FeatureObjective objective, RenderOptions options, int batch, string output)
     {
         Validate(options, batch);
         var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
@@ -86,7 +92,7 @@ internal static class RenderCommand
         Directory.CreateDirectory(folder);
 
         // auto: the farm's sizing, for one slot on this device; otherwise the fixed pass size asked for.
-        var diversity = lens == "diversity";
+        var diversity = objective.Diversity;
         var sizer = batch == AutoBatch ? new BatchSizer(DeviceMemory.Default, sessions.Settings, new BatchSizing()) : null;
         var requested = batch == AutoBatch ? (diversity ? 4 : chosen.Count) : batch;
         int ImagesPerPass(RenderMemory estimate)
@@ -107,7 +113,7 @@ internal static class RenderCommand
             .Start(progress =>
             {
                 var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", maxValue: 1);
-                renders = FeatureVisualization.Render(vision, layer, chosen, lens, options, ImagesPerPass, sessions, new Reporter(done =>
+                renders = FeatureVisualization.Render(vision, layer, chosen, objective, options, ImagesPerPass, sessions, new Reporter(done =>
                 {
                     task.MaxValue = done.Total;
                     task.Value = done.Done;
@@ -123,7 +129,7 @@ internal static class RenderCommand
         foreach (var (render, index) in renders.Select((r, i) => (r, i)))
         {
             var ratio = TopExampleActivation(folder, render.Unit) is { } top && top > 0 ? maxima[index][render.Unit] / top : (double?)null;
-            var name = lens == "diversity" ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
+            var name = diversity ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
             var path = Path.Combine(folder, name + ".png");
             WriteAtomically(path, render.ToPng());
             WriteAtomically(Path.Combine(folder, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(new
@@ -157,8 +163,9 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
-    private static int RunLayerLens(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, string lens, RenderOptions options, string? seedPath, string output)
+    private static int RunLayerLens(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, LensKind kind, RenderOptions options, string? seedPath, string output)
     {
+        var lens = kind.Name;
         Validate(options, 1);
         var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
@@ -179,7 +186,7 @@ internal static class RenderCommand
                     task.MaxValue = p.Steps;
                     task.Value = p.Step;
                 });
-                if (lens == "deepdream")
+                if (kind == FarmLenses.DeepDream)
                 {
                     picture = LayerLenses.DeepDream(vision, layer, seed, size, new DreamOptions { StepsPerOctave = options.Steps, Seed = options.Seed }, sessions, reporter);
                 }

@@ -12,13 +12,23 @@ function quality(figures) {
   return h('dl', { class: 'facts quality' }, entries.map(([k, v]) => [h('dt', {}, k), h('dd', {}, Number.isInteger(v) ? v : Number(v).toPrecision(4))]));
 }
 
-/** The options that shaped this lens (the others are reset per lens by the farm). */
-function options(lens, o) {
+/** How each option reads in a lens's caption; an option at its usual value may say nothing. */
+const OPTION_TEXT = {
+  steps: (o) => `${o.steps} steps`,
+  size: (o) => `${o.size} px`,
+  seed: (o) => `seed ${o.seed}`,
+  fourier: (o) => (o.fourier ? null : 'plain pixels'),
+  transforms: (o) => (o.transforms ? null : 'no transforms'),
+  diversityImages: (o) => `${o.diversityImages} images`,
+  top: (o) => `top ${o.top}`,
+  dataset: (o) => `of dataset ${o.dataset}`,
+  family: (o) => `${o.family} stimuli`,
+};
+
+/** The options that shaped this lens: those the registry says it reads (the farm resets the others). */
+function options(kind, o) {
   if (!o) return '';
-  if (lens === 'tuning') return `${o.family} stimuli`;
-  if (lens === 'dataset-examples') return `top ${o.top} of dataset ${o.dataset}`;
-  if (lens === 'deepdream') return `${o.steps} steps per octave, seed ${o.seed}`;
-  return `${o.steps} steps, ${o.size} px, seed ${o.seed}${lens === 'diversity' ? `, ${o.diversityImages} images` : ''}`;
+  return kind.options.map((name) => OPTION_TEXT[name]?.(o)).filter(Boolean).join(', ');
 }
 
 /** The dataset images that excite the unit most, with their activations, from the lens's JSON data. */
@@ -44,7 +54,7 @@ function figure(kind, unitNumber, record, url, selected, signal) {
       h('h2', {}, kind.name, kind.scope === 'layer' ? h('span', { class: 'tag' }, 'whole layer') : null),
       h('p', {}, kind.description),
       record
-        ? [h('p', { class: 'meta' }, options(kind.id, record.options), ' · ', when(record.renderedAt), ' · options ', h('code', {}, record.optionsHash)), quality(record.quality), activations(record, signal)]
+        ? [h('p', { class: 'meta' }, options(kind, record.options), ' · ', when(record.renderedAt), ' · options ', h('code', {}, record.optionsHash)), quality(record.quality), activations(record, signal)]
         : h('p', { class: 'meta' }, 'Not rendered yet: it appears here once a job renders it.')));
 }
 

@@ -1,19 +1,21 @@
 // Home (the models), a model (its layers) and a layer (every unit's lens as a lazy-loaded grid).
 import { h, api, count, percent, enc, link } from '/ui/dom.js';
 
-/** The lenses in the order the farm defines them (FarmLenses.All), with a short description each. */
-export const LENSES = [
-  ['featurevis', 'unit', 'Feature visualization', 'An image that maximizes the unit (channel objective).'],
-  ['neuron', 'unit', 'Neuron', 'Feature visualization of the centre neuron of the channel.'],
-  ['negative', 'unit', 'Negative', 'An image that minimizes the unit.'],
-  ['diversity', 'unit', 'Diversity', 'Several images that each excite the unit and differ from one another.'],
-  ['dataset-examples', 'unit', 'Dataset examples', 'The dataset images that make the unit fire most (and least), with their activations.'],
-  ['tuning', 'unit', 'Tuning curves', "The unit's response to a family of synthetic stimuli."],
-  ['deepdream', 'layer', 'DeepDream', 'DeepDream of the whole layer from a seed image.'],
-  ['caricature', 'layer', 'Caricature', "An image whose layer activations exaggerate the seed image's."],
-].map(([id, scope, name, description]) => ({ id, scope, name, description }));
+/**
+ * The lenses as the farm's registry describes them (GET /api/lenses), in its order: id, scope, name,
+ * description and the options each reads. Loaded once per page load, with the first model asked for.
+ */
+export let LENSES = [];
+let lensesLoading;
 
-export const lensInfo = (id) => LENSES.find((l) => l.id === id) ?? { id, scope: 'unit', name: id, description: '' };
+export function getLenses(signal) {
+  lensesLoading ??= api('/api/lenses', signal)
+    .then((list) => { LENSES = list.map((l) => ({ id: l.id, scope: l.scope, name: l.title, description: l.description, options: l.options })); return LENSES; })
+    .catch((e) => { lensesLoading = undefined; throw e; });
+  return lensesLoading;
+}
+
+export const lensInfo = (id) => LENSES.find((l) => l.id === id) ?? { id, scope: 'unit', name: id, description: '', options: [] };
 
 export const modelPath = (m) => `/models/${enc(m)}`;
 export const layerPath = (m, l) => `${modelPath(m)}/layers/${enc(l)}`;
@@ -24,7 +26,9 @@ const models = new Map();
 
 /** A model's catalog (layers and lenses never change for a version): fetched once per page load. */
 export function getModel(id, signal) {
-  if (!models.has(id)) models.set(id, api(`/api/models/${enc(id)}`, signal).catch((e) => { models.delete(id); throw e; }));
+  if (!models.has(id)) {
+    models.set(id, Promise.all([api(`/api/models/${enc(id)}`, signal), getLenses(signal)]).then(([m]) => m).catch((e) => { models.delete(id); throw e; }));
+  }
   return models.get(id);
 }
 
