@@ -1,7 +1,42 @@
+using Microscope.Testing;
+
 namespace Microscope.Cli.Tests;
 
-public sealed class GradcheckCommandTests
+public sealed class GradcheckCommandTests : IDisposable
 {
+    private readonly string folder = Directory.CreateTempSubdirectory("microscope-gradcheck-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    /// <summary>
+    /// A conv and ReLU whose unit 0 is dead on any image (weights −1, bias −100), unit 1 faint and
+    /// unit 2 the most active: without --unit the check is on unit 2 and says so; with --unit 0 it
+    /// keeps today's behaviour (nothing to check, exit 1).
+    /// </summary>
+    [Fact]
+    public void Without_unit_the_most_active_unit_is_checked_and_named()
+    {
+        var m = new TinyModel();
+        var x = m.Input("x", -1, 3, 16, 16);
+        double[] weights = [.. Enumerable.Repeat(-1.0, 27), .. Enumerable.Repeat(0.01, 27), .. Enumerable.Repeat(0.05, 27)];
+        var conv = m.Op("Conv", [x, m.Constant([3, 3, 3, 3], weights), m.Constant([3], [-100, 0, 1])],
+            ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }));
+        var relu = m.Relu(conv);
+        m.Output(relu, -1, 3, 16, 16);
+        var path = m.Save(Path.Combine(folder, "dead-unit.onnx"));
+        var layer = m.Build().Graph.Node.Single(n => n.OpType == "Relu").Name;
+
+        var run = CliRun.Of("gradcheck", path, "--layer", layer, "--size", "16", "--directions", "2");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("unit 2: the most active of the layer's 3 units", run.Output);
+        Assert.StartsWith("max relative error: ", run.Output.TrimEnd().Split('\n')[^1]);
+
+        var dead = CliRun.Of("gradcheck", path, "--layer", layer, "--size", "16", "--directions", "2", "--unit", "0");
+        Assert.Equal(1, dead.ExitCode);
+        Assert.Contains("unit 0 of layer", dead.Error);
+        Assert.DoesNotContain("most active", dead.Output);
+    }
+
     [Fact]
     public void Gradcheck_passes_on_a_resnet18_layer_and_ends_with_the_error_line()
     {
