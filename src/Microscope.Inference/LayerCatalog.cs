@@ -6,9 +6,22 @@ namespace Microscope.Inference;
 /// <param name="Id">URL-safe, stable, unique within the model (an alias where the manifest gives one).</param>
 /// <param name="Tensor">The ONNX tensor the layer is.</param>
 /// <param name="Op">The op that produced it.</param>
-/// <param name="Shape">C×H×W for feature maps, K for vectors (class scores), measured at the default input size.</param>
+/// <param name="Tensor">The tensor every lens reads: the layer's canonical N×C×H×W (or N×K) view of <see cref="Source"/>.</param>
+/// <param name="Shape">C×H×W for feature maps (tokens on their patch grid), K for vectors (class scores, a class token), measured at the default input size.</param>
 public sealed record Layer(string Id, string Tensor, string Op, string Node, int[] Shape)
 {
+    /// <summary>The model's own tensor; differs from <see cref="Tensor"/> where the layer is channels-last or tokens.</summary>
+    public string Source { get; init; } = Tensor;
+
+    /// <summary>The source tensor's axes, outermost first (N batch, C units, H, W, T tokens; "(T·N)" flattened together). See <see cref="Onnx.Layout.LayerLayout"/>.</summary>
+    public string Layout { get; init; } = "";
+
+    /// <summary>Tokens before the patch grid (a class token); each is also a layer of its own.</summary>
+    public int ExtraTokens { get; init; }
+
+    /// <summary>For a layer that is one extra token of <see cref="Source"/> (the class token): its index; else null.</summary>
+    public int? Token { get; init; }
+
     /// <summary>Channels of a feature map, outputs of a vector.</summary>
     public int Units => Shape[0];
 
@@ -29,12 +42,15 @@ public sealed record LayerCatalog(
     IReadOnlyList<string> Assumptions,
     IReadOnlyList<Layer> Layers)
 {
+    /// <summary>Tensors that looked like layers but are not (attention scores, heads split off), grouped by the reason.</summary>
+    public IReadOnlyList<HiddenLayers> Hidden { get; init; } = [];
+
     public int TotalUnits => Layers.Sum(l => l.Units);
 
     /// <summary>Finds a layer by id (or by its ONNX tensor name), or explains what exists.</summary>
     public Layer Find(string id)
     {
-        var layer = Layers.FirstOrDefault(l => l.Id == id) ?? Layers.FirstOrDefault(l => l.Tensor == id);
+        var layer = Layers.FirstOrDefault(l => l.Id == id) ?? Layers.FirstOrDefault(l => l.Tensor == id) ?? Layers.FirstOrDefault(l => l.Source == id && l.Token is null);
         if (layer is not null)
         {
             return layer;
@@ -71,4 +87,11 @@ public sealed record LayerCatalog(
 
         return previous[b.Length];
     }
+}
+
+/// <summary>Candidate tensors hidden for one reason, with a few of their would-be ids.</summary>
+public sealed record HiddenLayers(string Reason, int Count, IReadOnlyList<string> Examples)
+{
+    public string Describe() =>
+        $"{Count} tensor{(Count == 1 ? "" : "s")} with {Reason} (e.g. {string.Join(", ", Examples)})";
 }

@@ -25,7 +25,7 @@ public static class LayerSelection
     private static readonly HashSet<string> UnaryPassThrough =
     [
         "Relu", "Clip", "LeakyRelu", "PRelu", "Elu", "Selu", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh",
-        "Softplus", "Mish", "Gelu", "BatchNormalization", "InstanceNormalization", "Identity", "Dropout", "Cast",
+        "Softplus", "Mish", "Gelu", "Erf", "BatchNormalization", "InstanceNormalization", "Identity", "Dropout", "Cast",
     ];
 
     private static readonly HashSet<string> Binary = ["Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Sum"];
@@ -33,7 +33,7 @@ public static class LayerSelection
     private static readonly HashSet<string> FeatureOps =
     [
         "Conv", "ConvTranspose", "Relu", "Clip", "LeakyRelu", "PRelu", "Elu", "Selu", "HardSwish", "HardSigmoid",
-        "Sigmoid", "Tanh", "Softplus", "Mish", "Gelu", "BatchNormalization", "InstanceNormalization", "LRN",
+        "Sigmoid", "Tanh", "Softplus", "Mish", "Gelu", "BatchNormalization", "InstanceNormalization", "LayerNormalization", "LRN",
         "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Resize", "Upsample",
         "Gemm", "MatMul", "Softmax", "LogSoftmax", "Flatten",
     ];
@@ -66,7 +66,10 @@ public static class LayerSelection
         return result;
     }
 
-    /// <summary>The shape rule: rank 4 (N,C,H,W) or rank 2 (N,K); 1×1 maps only as outputs or classifier inputs.</summary>
+    /// <summary>
+    /// The shape rule, on a layer's canonical shape (N,C,H,W or N,K; see Layout.LayerLayouts): 1×1
+    /// maps only as outputs or classifier inputs.
+    /// </summary>
     public static bool KeepAfterProbe(OnnxGraph graph, LayerCandidate candidate, IReadOnlyList<long> shape)
     {
         if (shape.Count == 2)

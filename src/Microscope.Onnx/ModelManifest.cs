@@ -14,6 +14,12 @@ public sealed record LayerOptions
 
     /// <summary>Tensor names to show even though the automatic choice skips them.</summary>
     public string[] Add { get; init; } = [];
+
+    /// <summary>
+    /// Tensor name or layer id → its axes, stated by hand where the catalog cannot follow them from
+    /// the image (see <see cref="Layout.LayerRoles"/>): "N,H,W,C", "N,T=14x14+1,C", "(T=14x14+1·N),C".
+    /// </summary>
+    public Dictionary<string, string> Roles { get; init; } = [];
 }
 
 /// <summary>

@@ -29,7 +29,7 @@ public sealed class VisionGraph
     /// <summary>The composed model. Its graph outputs are the original model's outputs.</summary>
     public ModelProto Model { get; }
 
-    public OnnxGraph Graph { get; }
+    public OnnxGraph Graph { get; private set; }
 
     public InputSpec Spec { get; }
 
@@ -38,6 +38,38 @@ public sealed class VisionGraph
 
     /// <summary>What was inferred rather than read from a manifest, in words, for the user.</summary>
     public IReadOnlyList<string> Assumptions { get; }
+
+    /// <summary>
+    /// Adds nodes that read the model's tensors (a layer's canonical view, see
+    /// <see cref="Layout.LayerLayouts.View"/>); nodes whose outputs exist already are skipped, so
+    /// a catalog built twice over one graph adds its views once. Their names must start with
+    /// <see cref="ReservedPrefix"/>, so they are never taken for layers.
+    /// </summary>
+    public void Append(IEnumerable<NodeProto> nodes, IEnumerable<TensorProto> initializers)
+    {
+        var added = false;
+        foreach (var t in initializers.Where(t => !Graph.IsInitializer(t.Name)))
+        {
+            Model.Graph.Initializer.Add(t);
+            added = true;
+        }
+
+        foreach (var node in nodes.Where(n => Graph.Producer(n.Output[0]) is null))
+        {
+            if (!node.Name.StartsWith(ReservedPrefix, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"an added node's name must start with '{ReservedPrefix}': {node.Name}");
+            }
+
+            Model.Graph.Node.Add(node);
+            added = true;
+        }
+
+        if (added)
+        {
+            Graph = new OnnxGraph(Model);
+        }
+    }
 
     /// <summary>
     /// Composes <paramref name="model"/> with the preprocessing that <paramref name="spec"/> describes.

@@ -32,6 +32,31 @@ public sealed class OrganismCatalogTests
         Assert.Empty(catalog.Assumptions);
     }
 
+    /// <summary>Axis roles changed how layers are found; resnet18's catalog (taken before the change) must not move, and it needs no views.</summary>
+    [Fact]
+    public void Resnet18_catalog_is_the_one_before_axis_roles_and_every_layer_is_read_as_it_is()
+    {
+        var catalog = Catalog("resnet18");
+
+        Assert.Equal(
+            ["conv1 64x112x112", "relu 64x112x112", "maxpool 64x56x56", "layer1.0.relu1 64x56x56", "layer1.0.bn2 64x56x56", "layer1.0.relu 64x56x56", "layer1.1.relu1 64x56x56", "layer1.1.bn2 64x56x56", "layer1.1.relu 64x56x56", "layer2.0.downsample 128x28x28", "layer2.0.relu1 128x28x28", "layer2.0.bn2 128x28x28", "layer2.0.relu 128x28x28", "layer2.1.relu1 128x28x28", "layer2.1.bn2 128x28x28", "layer2.1.relu 128x28x28", "layer3.0.downsample 256x14x14", "layer3.0.relu1 256x14x14", "layer3.0.bn2 256x14x14", "layer3.0.relu 256x14x14", "layer3.1.relu1 256x14x14", "layer3.1.bn2 256x14x14", "layer3.1.relu 256x14x14", "layer4.0.downsample 512x7x7", "layer4.0.relu1 512x7x7", "layer4.0.bn2 512x7x7", "layer4.0.relu 512x7x7", "layer4.1.relu1 512x7x7", "layer4.1.bn2 512x7x7", "layer4.1.relu 512x7x7", "layer4.2.relu1 512x7x7", "layer4.2.bn2 512x7x7", "layer4.2.relu 512x7x7", "avgpool 512x1x1"],
+            catalog.Layers.Select(l => $"{l.Id} {string.Join("x", l.Shape)}"));
+        Assert.All(catalog.Layers, l => Assert.Equal(l.Source, l.Tensor));
+        Assert.All(catalog.Layers, l => Assert.Contains(l.Layout, new[] { "N,C,H,W", "N,C,1,1", "N,C" }));
+        Assert.Empty(catalog.Hidden);
+    }
+
+    [Theory]
+    [InlineData("ppocr-det", 72)]
+    [InlineData("ppocr-cls", 55)]
+    public void Ppocr_catalogs_keep_their_layers_and_need_no_views(string id, int layers)
+    {
+        var catalog = Catalog(id);
+
+        Assert.Equal(layers, catalog.Layers.Count);
+        Assert.All(catalog.Layers, l => Assert.Equal(l.Source, l.Tensor));
+    }
+
     [Fact]
     public void Resnet18_ids_are_stable() =>
         Assert.Equal(Catalog("resnet18").Layers.Select(l => l.Id), Catalog("resnet18").Layers.Select(l => l.Id));

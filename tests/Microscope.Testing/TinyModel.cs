@@ -50,6 +50,14 @@ public sealed class TinyModel(long opset = 13, int seed = 1, DataType elementTyp
         return name;
     }
 
+    /// <summary>A rank-0 int64 constant (a scalar index, as `x[0]` exports).</summary>
+    public string Int64Scalar(long value, string? name = null)
+    {
+        name ??= Fresh("index");
+        graph.Initializer.Add(Tensors.Int64(name, [], [value]));
+        return name;
+    }
+
     /// <summary>A random constant with values in [-scale, scale].</summary>
     public string Random(long[] dims, double scale = 0.5, string? name = null)
     {
