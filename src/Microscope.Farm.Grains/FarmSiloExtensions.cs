@@ -10,6 +10,8 @@ public static class FarmSiloExtensions
     public static ISiloBuilder AddFarmGrains(this ISiloBuilder silo, Action<SchedulingOptions>? configure = null)
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.AddMetrics();
+        silo.Services.TryAddSingleton<QueueDepth>();
         var options = silo.Services.AddOptions<SchedulingOptions>();
         if (configure is not null)
         {
@@ -24,6 +26,8 @@ public static class FarmSiloExtensions
     public static IServiceCollection AddRenderWorker(this IServiceCollection services, string silo, Action<RenderWorkerOptions>? configure = null)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<RenderSlots>();
         var options = services.AddOptions<RenderWorkerOptions>();
         if (configure is not null)
         {

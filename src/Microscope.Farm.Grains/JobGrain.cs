@@ -12,6 +12,7 @@ namespace Microscope.Farm.Grains;
 internal sealed class JobGrain(
     [PersistentState("job", FarmStorageNames.Jobs)] IPersistentState<JobLedger> state,
     IOptions<SchedulingOptions> options,
+    QueueDepth queueDepth,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -38,7 +39,7 @@ internal sealed class JobGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        QueueDepth.Forget(this.GetPrimaryKeyString());
+        queueDepth.Forget(this.GetPrimaryKeyString());
         await FlushAsync(quiet: true);
     }
 
@@ -151,7 +152,7 @@ internal sealed class JobGrain(
         await FlushAsync(quiet: false);
         told = now;
         var counts = Ledger.Counts();
-        QueueDepth.Report(Ledger.Id, now.Priority, Ledger.Spec.RequiredTags, Ledger.IsFinished ? 0 : counts.Waiting);
+        queueDepth.Report(Ledger.Id, now.Priority, Ledger.Spec.RequiredTags, Ledger.IsFinished ? 0 : counts.Waiting);
         _ = GrainFactory.GetGrain<IJobDirectoryGrain>(0).JobChangedAsync(Ledger.Id, now.State, now.Priority, counts.Waiting);
         if (Ledger.IsFinished)
         {
@@ -172,7 +173,7 @@ internal sealed class JobGrain(
         CountExpirations(before);
         if (!Ledger.IsFinished)
         {
-            QueueDepth.Report(Ledger.Id, Ledger.Spec!.Priority, Ledger.Spec.RequiredTags, Ledger.Counts().Waiting);
+            queueDepth.Report(Ledger.Id, Ledger.Spec!.Priority, Ledger.Spec.RequiredTags, Ledger.Counts().Waiting);
         }
 
         await AfterChangeAsync();

@@ -8,39 +8,40 @@ namespace Microscope.Farm.Grains;
 /// last reported them; the gauge is summed over silos by the metrics backend. The tags label is the
 /// job's required tags, lower-cased, sorted and wrapped in commas (",gpu-h200,fp16,"; "," for none),
 /// so that a pool's autoscaler selects the items it can serve with one regular expression over its
-/// own tags: <c>microscope_required_tags=~",((gpu-h200|fp16),)*"</c>.
+/// own tags: <c>microscope_required_tags=~",((gpu-h200|fp16),)*"</c>. One per silo (a singleton of
+/// its services): several silos in one process (the test cluster) each report their own jobs.
 /// </summary>
-internal static class QueueDepth
+internal sealed class QueueDepth
 {
-    private static readonly ConcurrentDictionary<string, (int Priority, string Tags, int Waiting)> Jobs = new();
+    private readonly ConcurrentDictionary<string, (int Priority, string Tags, int Waiting)> jobs = new();
 
-    private static readonly ObservableGauge<int> Gauge = FarmTelemetry.Meter.CreateObservableGauge(
-        "microscope.queue.depth", Observe, "{item}", "Work items waiting, per job priority and required tags.");
+    public QueueDepth(IMeterFactory meters) =>
+        meters.Create(FarmTelemetry.Name).CreateObservableGauge(
+            "microscope.queue.depth", Observe, "{item}", "Work items waiting, per job priority and required tags.");
 
-    public static void Report(string job, int priority, IReadOnlyList<string> requiredTags, int waiting)
+    public void Report(string job, int priority, IReadOnlyList<string> requiredTags, int waiting)
     {
-        _ = Gauge;
         if (waiting == 0)
         {
-            Jobs.TryRemove(job, out _);
+            jobs.TryRemove(job, out _);
         }
         else
         {
-            Jobs[job] = (priority, Label(requiredTags), waiting);
+            jobs[job] = (priority, Label(requiredTags), waiting);
         }
     }
 
-    public static void Forget(string job) => Jobs.TryRemove(job, out _);
+    public void Forget(string job) => jobs.TryRemove(job, out _);
 
     /// <summary>The tags label: ",a,b," with the tags lower-cased, distinct and sorted; "," for none.</summary>
     public static string Label(IReadOnlyList<string> requiredTags) =>
         "," + string.Concat(requiredTags.Select(t => t.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal).Select(t => t + ","));
 
     /// <summary>What the gauge reports now: (priority, tags label, waiting items).</summary>
-    internal static IEnumerable<(int Priority, string Tags, int Waiting)> Snapshot() =>
-        Jobs.Values.GroupBy(j => (j.Priority, j.Tags)).Select(g => (g.Key.Priority, g.Key.Tags, g.Sum(j => j.Waiting)));
+    internal IEnumerable<(int Priority, string Tags, int Waiting)> Snapshot() =>
+        jobs.Values.GroupBy(j => (j.Priority, j.Tags)).Select(g => (g.Key.Priority, g.Key.Tags, g.Sum(j => j.Waiting)));
 
-    private static IEnumerable<Measurement<int>> Observe() =>
+    private IEnumerable<Measurement<int>> Observe() =>
         Snapshot().Select(s => new Measurement<int>(s.Waiting,
             new KeyValuePair<string, object?>(FarmTelemetry.Tags.Priority, s.Priority),
             new KeyValuePair<string, object?>(FarmTelemetry.Tags.RequiredTags, s.Tags)));

@@ -4,25 +4,26 @@ using System.Diagnostics.Metrics;
 namespace Microscope.Farm.Grains;
 
 /// <summary>
-/// The render slots of this process's workers, per device: the denominator of the device busy
-/// fraction (rate of microscope.device.busy over this gauge) in dashboards and alerts.
+/// The render slots of this silo's workers, per device: the denominator of the device busy fraction
+/// (rate of microscope.device.busy over this gauge) in dashboards and alerts. One per silo (a
+/// singleton of its services), so silos sharing a process never count each other's slots.
 /// </summary>
-internal static class RenderSlots
+public sealed class RenderSlots
 {
-    private static readonly ConcurrentDictionary<string, WorkerInfo> Workers = new();
+    private readonly ConcurrentDictionary<string, WorkerInfo> workers = new();
 
-    private static readonly ObservableGauge<int> Gauge = FarmTelemetry.Meter.CreateObservableGauge(
-        "microscope.render.slots", Observe, "{slot}", "Render slots of the workers of this silo, per device.");
+    public RenderSlots(IMeterFactory meters) =>
+        meters.Create(FarmTelemetry.Name).CreateObservableGauge(
+            "microscope.render.slots", Observe, "{slot}", "Render slots of the workers of this silo, per device.");
 
-    public static void Add(WorkerInfo worker)
-    {
-        _ = Gauge;
-        Workers[worker.Id] = worker;
-    }
+    public void Add(WorkerInfo worker) => workers[worker.Id] = worker;
 
-    public static void Remove(WorkerInfo worker) => Workers.TryRemove(worker.Id, out _);
+    public void Remove(WorkerInfo worker) => workers.TryRemove(worker.Id, out _);
 
-    private static IEnumerable<Measurement<int>> Observe() =>
-        Workers.Values.GroupBy(w => w.Device)
-            .Select(g => new Measurement<int>(g.Sum(w => w.Slots), new KeyValuePair<string, object?>(FarmTelemetry.Tags.Device, g.Key)));
+    /// <summary>What the gauge reports now: slots per device.</summary>
+    internal IEnumerable<(string Device, int Slots)> Snapshot() =>
+        workers.Values.GroupBy(w => w.Device).Select(g => (g.Key, g.Sum(w => w.Slots)));
+
+    private IEnumerable<Measurement<int>> Observe() =>
+        Snapshot().Select(s => new Measurement<int>(s.Slots, new KeyValuePair<string, object?>(FarmTelemetry.Tags.Device, s.Device)));
 }

@@ -17,6 +17,7 @@ public sealed partial class RenderWorker(
     IOptions<RenderWorkerOptions> workerOptions,
     IOptions<SchedulingOptions> schedulingOptions,
     WorkerIdentity identity,
+    RenderSlots slots,
     TimeProvider time,
     ILogger<RenderWorker> logger) : BackgroundService
 {
@@ -26,7 +27,8 @@ public sealed partial class RenderWorker(
     private readonly SemaphoreSlim slotFreed = new(0);
     private int rendering;
     private readonly ActiveJobs active = new(grains, time);
-    private DateTimeOffset pausedUntil;
+    /// <summary>UTC ticks until which the worker takes no work (a storage outage): written by render tasks, read by the poll loop, so as one atomic long.</summary>
+    private long pausedUntilTicks;
     private volatile bool draining;
     private volatile bool drainedByOperator;
 
@@ -58,7 +60,7 @@ public sealed partial class RenderWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(logger, Info.Id, Info.Device, Info.Slots, string.Join(",", Info.Tags));
-        RenderSlots.Add(Info);
+        slots.Add(Info);
         await HeartbeatAsync();
         var renewals = RenewLoopAsync(stoppingToken);
         var heartbeats = HeartbeatLoopAsync(stoppingToken);
@@ -69,7 +71,7 @@ public sealed partial class RenderWorker(
             try
             {
                 var free = FreeSlots;
-                if (free > 0 && !Draining && time.GetUtcNow() >= pausedUntil)
+                if (free > 0 && !Draining && time.GetUtcNow().UtcTicks >= Interlocked.Read(ref pausedUntilTicks))
                 {
                     leased = await LeaseAsync(free, stoppingToken);
                 }
@@ -99,7 +101,7 @@ public sealed partial class RenderWorker(
 
         await renewals.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        RenderSlots.Remove(Info);
+        slots.Remove(Info);
     }
 
     /// <summary>Tells the worker registry how this worker is, and learns whether an operator drained its silo.</summary>
@@ -160,10 +162,10 @@ public sealed partial class RenderWorker(
             item.Cancel.Cancel();
         }
 
-        var deadline = Stopwatch.StartNew();
-        while (!held.IsEmpty && deadline.Elapsed < options.ShutdownGrace && !cancellationToken.IsCancellationRequested)
+        var start = time.GetTimestamp();
+        while (!held.IsEmpty && time.GetElapsedTime(start) < options.ShutdownGrace && !cancellationToken.IsCancellationRequested)
         {
-            await Task.Delay(50, CancellationToken.None);
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
         }
 
         var leftovers = held.Values.Concat(handBack.Values).GroupBy(h => h.Lease.Item.Job).ToList();
@@ -291,7 +293,7 @@ public sealed partial class RenderWorker(
         {
             if (kind == WorkErrorKind.StorageOutage)
             {
-                pausedUntil = time.GetUtcNow() + options.StoragePause;
+                Interlocked.Exchange(ref pausedUntilTicks, (time.GetUtcNow() + options.StoragePause).UtcTicks);
                 LogStorageOutage(logger, Info.Id, lease.Item.Describe(), options.StoragePause.TotalSeconds, e.Message);
                 await Retry(() => job.ReleaseAsync(Info.Id, [lease.LeaseId]));
                 return;
@@ -344,7 +346,7 @@ public sealed partial class RenderWorker(
     }
 
     /// <summary>Grain calls after a render are retried briefly: the job may be moving to another silo.</summary>
-    private static async Task Retry(Func<Task> call)
+    private async Task Retry(Func<Task> call)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -355,7 +357,7 @@ public sealed partial class RenderWorker(
             }
             catch (Exception) when (attempt < 5)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time);
             }
         }
     }

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Microscope.Farm.Grains.Tests;
 
@@ -31,24 +33,47 @@ public class QueueDepthTests
     [Fact]
     public void Waiting_items_are_counted_per_priority_and_tags()
     {
-        const int priority = 987_654;
-        QueueDepth.Report("queue-depth-a", priority, ["gpu"], 3);
-        QueueDepth.Report("queue-depth-b", priority, ["GPU"], 4);
-        QueueDepth.Report("queue-depth-c", priority, [], 5);
-        try
-        {
-            var mine = QueueDepth.Snapshot().Where(s => s.Priority == priority).OrderBy(s => s.Tags, StringComparer.Ordinal).ToList();
-            Assert.Equal([(priority, ",", 5), (priority, ",gpu,", 7)], mine);
+        var depth = new QueueDepth(Meters());
+        depth.Report("a", 5, ["gpu"], 3);
+        depth.Report("b", 5, ["GPU"], 4);
+        depth.Report("c", 5, [], 5);
+        Assert.Equal([(5, ",", 5), (5, ",gpu,", 7)], depth.Snapshot().OrderBy(s => s.Tags, StringComparer.Ordinal));
 
-            QueueDepth.Report("queue-depth-b", priority, ["gpu"], 0);
-            Assert.Equal(3, QueueDepth.Snapshot().Single(s => s.Priority == priority && s.Tags == ",gpu,").Waiting);
-        }
-        finally
-        {
-            foreach (var job in new[] { "queue-depth-a", "queue-depth-b", "queue-depth-c" })
-            {
-                QueueDepth.Forget(job);
-            }
-        }
+        depth.Report("b", 5, ["gpu"], 0);
+        Assert.Equal(3, depth.Snapshot().Single(s => s.Tags == ",gpu,").Waiting);
+        depth.Forget("a");
+        Assert.Equal([(5, ",", 5)], depth.Snapshot());
     }
+
+    /// <summary>Each silo's services have their own queue depth and render slots: silos sharing a process (the test cluster) never report each other's.</summary>
+    [Fact]
+    public void Each_silo_reports_its_own_jobs_and_slots_through_its_own_gauges()
+    {
+        var (first, second) = (Meters(), Meters());
+        var (one, other) = (new QueueDepth(first), new QueueDepth(second));
+        var (slots, otherSlots) = (new RenderSlots(first), new RenderSlots(second));
+        one.Report("job", 1, [], 2);
+        other.Report("job", 1, [], 40);
+        slots.Add(new WorkerInfo("w1", "silo", "cpu", [], 3));
+        otherSlots.Add(new WorkerInfo("w2", "silo", "cpu", [], 7));
+
+        var measured = new List<(string Instrument, int Value)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, first))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => measured.Add((instrument.Name, value)));
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal([("microscope.queue.depth", 2), ("microscope.render.slots", 3)], measured.Order());
+    }
+
+    private static IMeterFactory Meters() => new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
 }
