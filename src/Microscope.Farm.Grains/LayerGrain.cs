@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microscope.Farm.Storage;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 
@@ -29,11 +28,11 @@ public sealed class LayerIndex
 [Reentrant]
 internal sealed class LayerGrain(
     [PersistentState("layer", FarmStorageNames.Index)] IPersistentState<LayerIndex> state,
-    IServiceProvider services,
-    ILogger<LayerGrain> logger) : Grain, ILayerGrain
+    TimeProvider time,
+    ILogger<LayerGrain> logger,
+    ILensStore? store = null) : Grain, ILayerGrain
 {
     private static readonly TimeSpan ManifestDelay = TimeSpan.FromSeconds(2);
-    private readonly ILensStore? store = services.GetService<ILensStore>();
     private bool manifestDirty;
     private IGrainTimer? timer;
     private long changes;
@@ -123,16 +122,7 @@ internal sealed class LayerGrain(
             manifestDirty = false;
             foreach (var version in all.GroupBy(l => l.ModelVersion))
             {
-                var manifest = new
-                {
-                    model,
-                    version = version.Key,
-                    layer,
-                    updatedAt = DateTimeOffset.UtcNow,
-                    units = version.Where(l => l.Unit >= 0).GroupBy(l => l.Unit).OrderBy(g => g.Key)
-                        .ToDictionary(g => g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), g => g.Select(Entry).ToList()),
-                    layerLenses = version.Where(l => l.Unit < 0).Select(Entry).ToList(),
-                };
+                var manifest = LayerManifest.Of(model, version.Key, layer, version, time.GetUtcNow());
                 await store.PutAsync(LensPaths.LayerIndex(model, version.Key, layer), JsonSerializer.SerializeToUtf8Bytes(manifest, JsonSerializerOptions.Web), ContentTypes.Json, cancellationToken);
             }
         }
@@ -142,8 +132,6 @@ internal sealed class LayerGrain(
             logger.LogWarning(e, "Layer {Layer}: could not write its manifest to the lens store yet; will try again", this.GetPrimaryKeyString());
         }
     }
-
-    private static object Entry(LensRecord l) => new { lens = l.Lens, optionsHash = l.OptionsHash, image = l.ImagePath, data = l.DataPath, quality = l.Quality, renderedAt = l.RenderedAt };
 
     /// <summary>Puts the record in place of one for the same lens and options; false when it was already there.</summary>
     internal static bool Replace(List<LensRecord> records, LensRecord lens)
