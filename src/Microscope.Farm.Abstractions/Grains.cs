@@ -79,7 +79,8 @@ public interface IJobDirectoryGrain : IGrainWithIntegerKey
     /// </summary>
     Task<JobStatus> SubmitWithinQuotaAsync(JobSpec spec, JobQuota quota);
 
-    Task<IReadOnlyList<JobStatus>> ListAsync();
+    /// <summary>A page of jobs, newest first: <paramref name="limit"/> of them after skipping <paramref name="offset"/>.</summary>
+    Task<IReadOnlyList<JobStatus>> ListAsync(int offset, int limit);
 
     /// <summary>Ids of jobs that may have work for this worker, highest priority first.</summary>
     Task<IReadOnlyList<string>> ActiveJobsAsync(WorkerInfo worker);

@@ -148,11 +148,16 @@ public sealed record WorkerInfo(
     public bool Serves(IReadOnlyList<string> required) => required.All(t => Tags.Contains(t, StringComparer.OrdinalIgnoreCase));
 }
 
-/// <summary>What one caller (API key) may have: unfinished jobs at once, and work items submitted in 24 hours; 0 is no limit.</summary>
+/// <summary>
+/// What one caller (API key) may have: unfinished jobs at once, work items submitted in 24 hours, and
+/// the work items and render cost (<c>JobPlanner.Cost</c>) of one job; 0 is no limit.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record JobQuota(
     [property: Id(0)] int ConcurrentJobs,
-    [property: Id(1)] long ItemsPerDay)
+    [property: Id(1)] long ItemsPerDay,
+    [property: Id(2)] int ItemsPerJob = 0,
+    [property: Id(3)] double CostPerJob = 0)
 {
     public static readonly JobQuota Unlimited = new(0, 0);
 }

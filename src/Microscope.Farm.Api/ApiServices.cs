@@ -36,6 +36,9 @@ public static class ApiServices
         return services;
     }
 
+    /// <summary>GET and HEAD, for routes mapped by a library with GET alone: the last method metadata is the one routing uses.</summary>
+    public static readonly HttpMethodMetadata ReadMethods = new([HttpMethods.Get, HttpMethods.Head]);
+
     /// <summary>A read route: GET, and HEAD with the same headers and no body (RFC 9110 §9.3.2).</summary>
     internal static RouteHandlerBuilder MapRead(this IEndpointRouteBuilder routes, string pattern, Delegate handler) =>
         routes.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Head], handler);
@@ -47,8 +50,9 @@ public static class ApiServices
         routes.MapLensesApi();
         routes.MapJobsApi();
         routes.MapWorkersApi();
-        routes.MapOpenApi(OpenApiPath);
-        routes.MapScalarApiReference("/api/docs", o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("Microscope Farm API"));
+        // HEAD wherever GET is served: the same headers, no body (Kestrel sends none for HEAD).
+        routes.MapOpenApi(OpenApiPath).WithMetadata(ReadMethods);
+        routes.MapScalarApiReference("/api/docs", o => o.WithOpenApiRoutePattern(OpenApiPath).WithTitle("Microscope Farm API")).WithMetadata(ReadMethods);
         return routes;
     }
 }

@@ -10,7 +10,7 @@ public static class LensesApi
 {
     public static RouteGroupBuilder MapLensesApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/lenses").WithTags("lenses").AddEndpointFilter(WriteAccess.ReadFilter);
+        var group = routes.MapGroup("/api/lenses").WithTags("lenses").RequireReadAccess();
         group.MapRead("/", List);
         return group;
     }

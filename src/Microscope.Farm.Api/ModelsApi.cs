@@ -13,7 +13,7 @@ public static class ModelsApi
 {
     public static RouteGroupBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/models").WithTags("models").AddEndpointFilter(WriteAccess.ReadFilter);
+        var group = routes.MapGroup("/api/models").WithTags("models").RequireReadAccess();
         group.MapRead("/", ListAsync);
         group.MapRead("/{model}", GetAsync);
         group.MapRead("/{model}/layers", LayersAsync);

@@ -24,10 +24,10 @@ public static class UiEndpoints
     {
         var shell = Assets["index.html"];
         var ui = routes.MapGroup("").WithTags("ui").ExcludeFromDescription();
-        ui.MapGet("/ui/{file}", Asset);
+        ui.MapRead("/ui/{file}", Asset);
         foreach (var pattern in (string[])["/", "/models", "/models/{**path}", "/jobs", "/jobs/{**path}"])
         {
-            ui.MapGet(pattern, (HttpContext context) => Serve(context, shell));
+            ui.MapRead(pattern, (HttpContext context) => Serve(context, shell));
         }
 
         return routes;

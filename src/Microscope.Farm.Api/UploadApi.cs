@@ -1,5 +1,6 @@
 using Microscope.Farm.Rendering;
 using Microscope.Farm.Storage;
+using Microscope.Inference;
 using Microscope.Onnx;
 using Microscope.Organisms;
 using Microsoft.AspNetCore.Builder;
@@ -18,9 +19,10 @@ namespace Microscope.Farm.Api;
 /// POST /api/models: a new model organism, uploaded as multipart/form-data with a part "model" (the
 /// .onnx file), and optionally "manifest" (JSON, see docs/adding-a-model-organism.md) and
 /// "preprocessing" (an .onnx preprocessing model the manifest names). The upload is streamed to a
-/// temporary folder within the size limit, validated (parsed, an image input found, cataloged by
-/// running it), then published to the lens store and registered. Whatever fails, nothing is
-/// registered, and the temporary folder is removed.
+/// temporary folder within the size limit, validated (parsed, an image input found, its id free or
+/// ?replace=true, cataloged by running it within Farm:Catalog's probe limits), then published to the
+/// lens store and registered. Whatever fails, nothing is registered, nothing it wrote stays in the
+/// store, and the temporary folder is removed.
 /// </summary>
 public static class UploadApi
 {
@@ -56,7 +58,17 @@ public static class UploadApi
         Directory.CreateDirectory(folder);
         try
         {
-            var parts = await ReceiveAsync(new MultipartReader(boundary, context.Request.Body), folder, limit, context.RequestAborted);
+            Dictionary<string, string>? parts;
+            try
+            {
+                parts = await ReceiveAsync(new MultipartReader(boundary, context.Request.Body), folder, limit, context.RequestAborted);
+            }
+            catch (IOException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                // A multipart body cut off mid-part or without its closing boundary.
+                return Bad("the upload ended before its closing multipart boundary: send the whole multipart/form-data body.");
+            }
+
             if (parts is null)
             {
                 return TooLarge(limit);
@@ -67,16 +79,19 @@ public static class UploadApi
                 return Bad("the upload has no part named \"model\" with the .onnx file.");
             }
 
+            // Everything that can refuse the upload is checked before anything is written.
             var manifest = ManifestFor(parts, modelPath, WriteAccess.Caller(context), id);
-            var existing = await grains.GetGrain<IModelGrain>(manifest.Id).GetAsync();
-            var model = await ModelPackages.PublishAsync(store, manifest, context.RequestAborted);
-            if (existing is not null && existing.Version != model.Version && !replace)
+            var package = await ModelPackages.ReadAsync(manifest, context.RequestAborted);
+            var registry = grains.GetGrain<IModelGrain>(manifest.Id);
+            var existing = await registry.GetAsync();
+            if (existing is not null && existing.Version != package.Version && !replace)
             {
-                return TypedResults.Problem($"model '{model.Id}' is registered already (version {existing.Version}); upload with ?replace=true to register this one as its new version, or choose another id with ?id=.",
+                return TypedResults.Problem($"model '{manifest.Id}' is registered already (version {existing.Version}); upload with ?replace=true to register this one as its new version, or choose another id with ?id=.",
                     statusCode: StatusCodes.Status409Conflict, title: "The model exists");
             }
 
-            await grains.GetGrain<IModelGrain>(model.Id).RegisterAsync(model);
+            var probe = (configuration.GetSection("Farm:Catalog").Get<ProbeLimits>() ?? ProbeLimits.Default).Validate();
+            var model = await ModelPackages.PublishAsync(store, package, probe, registry.RegisterAsync, context.RequestAborted);
             return TypedResults.Created($"/api/models/{model.Id}", model);
         }
         catch (Exception e) when (e is ModelFormatException or FarmInputException or System.Text.Json.JsonException or InvalidDataException)

@@ -10,7 +10,7 @@ public static class WorkersApi
 {
     public static RouteGroupBuilder MapWorkersApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/workers").WithTags("workers").AddEndpointFilter(WriteAccess.ReadFilter);
+        var group = routes.MapGroup("/api/workers").WithTags("workers").RequireReadAccess();
         group.MapRead("/", ListAsync);
         group.MapPost("/{silo}/drain", (IGrainFactory grains, string silo) => DrainAsync(grains, silo, true)).RequireWriteAccess();
         group.MapPost("/{silo}/undrain", (IGrainFactory grains, string silo) => DrainAsync(grains, silo, false)).RequireWriteAccess();

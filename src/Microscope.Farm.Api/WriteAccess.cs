@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,16 +24,35 @@ public static class WriteAccess
     /// </summary>
     public const string KeyCookie = "microscope-key";
 
-    /// <summary>Endpoint filter for writes.</summary>
-    public static async ValueTask<object?> Filter(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
-        Check(invocation.HttpContext) ?? await next(invocation);
-
-    /// <summary>Endpoint filter for reads: public unless Farm:Api:PrivateReads is true, then the same rule as writes.</summary>
-    public static async ValueTask<object?> ReadFilter(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    /// <summary>
+    /// Checks access before the endpoint runs, so before its body is bound: a write with no key and a
+    /// malformed body gets 401, not the JSON reader's complaint; and the caller is named before the
+    /// write rate limiter partitions by it. Endpoints say what they need with <see cref="RequireReadAccess"/>
+    /// (public unless Farm:Api:PrivateReads is true) and RequireWriteAccess (the more specific wins).
+    /// </summary>
+    public static IApplicationBuilder UseFarmAccess(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
-        var configuration = invocation.HttpContext.RequestServices.GetRequiredService<IConfiguration>();
-        return configuration.GetValue<bool>("Farm:Api:PrivateReads") ? Check(invocation.HttpContext, reading: true) ?? await next(invocation) : await next(invocation);
-    }
+        var refusal = context.GetEndpoint()?.Metadata.GetMetadata<AccessMetadata>() switch
+        {
+            { Write: true } => Check(context),
+            { Write: false } when context.RequestServices.GetRequiredService<IConfiguration>().GetValue<bool>("Farm:Api:PrivateReads") => Check(context, reading: true),
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            await refusal.ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    });
+
+    /// <summary>Reads: public unless Farm:Api:PrivateReads is true, then the same rule as writes.</summary>
+    public static TBuilder RequireReadAccess<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new AccessMetadata(Write: false));
+
+    internal static TBuilder RequireWriteKey<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new AccessMetadata(Write: true));
 
     /// <summary>Whether the caller may write, without refusing: for reads that do more for writers (on-demand renders).</summary>
     public static bool Allows(HttpContext context) => Check(context) is null;
@@ -53,9 +73,8 @@ public static class WriteAccess
             return Results.Problem($"{what} need an API key: configure Farm:Api:Keys on the server and send Authorization: Bearer <key>.", statusCode: StatusCodes.Status403Forbidden);
         }
 
-        var header = context.Request.Headers.Authorization.ToString();
-        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim()
-            : reading && context.Request.Cookies[KeyCookie] is { Length: > 0 } cookie ? Uri.UnescapeDataString(cookie) : null;
+        var key = PresentedKey(context.Request.Headers.Authorization.ToString())
+            ?? (reading && context.Request.Cookies[KeyCookie] is { Length: > 0 } cookie ? Uri.UnescapeDataString(cookie) : null);
         if (key is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"microscope-farm\"";
@@ -76,5 +95,25 @@ public static class WriteAccess
         return Results.Problem("the API key is not known here.", statusCode: StatusCodes.Status403Forbidden);
     }
 
+    /// <summary>The configured name of the key the request was let in with ("local" on loopback without keys); empty before access is checked or when refused.</summary>
     public static string Caller(HttpContext context) => context.Items[CallerItem] as string ?? "";
+
+    /// <summary>
+    /// The key of "Bearer &lt;key&gt;", however the scheme is cased and with any spaces or tabs around
+    /// either part (one key, one name, one quota and one rate limit, whatever its spelling); null otherwise.
+    /// </summary>
+    internal static string? PresentedKey(string header)
+    {
+        var text = header.AsSpan().Trim();
+        const string scheme = "Bearer";
+        if (text.Length <= scheme.Length || !text.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || !char.IsWhiteSpace(text[scheme.Length]))
+        {
+            return null;
+        }
+
+        var key = text[scheme.Length..].Trim();
+        return key.Length > 0 ? key.ToString() : null;
+    }
+
+    private sealed record AccessMetadata(bool Write);
 }

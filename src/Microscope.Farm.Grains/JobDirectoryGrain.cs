@@ -63,7 +63,9 @@ internal sealed class JobDirectoryGrain(
             ?? throw new FarmNotFoundException($"there is no model '{spec.Model}'; register it first (POST /api/models or a built-in organism).");
         var sequence = state.State.NextSequence;
         var id = string.Create(CultureInfo.InvariantCulture, $"{model.Id}-{sequence:D6}-{Random.Shared.Next(0x10000):x4}");
+        spec = JobPlanner.Normalize(spec, model);
         var items = JobPlanner.Plan(id, spec, model);
+        CheckCeilings(items, quota);
         CheckQuota(spec.Owner, items.Count, quota);
         state.State.NextSequence++;
         var status = await Job(id).CreateAsync(spec, model.Version, items);
@@ -80,6 +82,22 @@ internal sealed class JobDirectoryGrain(
         await state.WriteStateAsync();
         logger.LogInformation("Submitted job {Job}: {Items} items, priority {Priority}", id, items.Count, spec.Priority);
         return status;
+    }
+
+    /// <summary>One job's size: refused as a bad request (400) naming the setting, since waiting would not help.</summary>
+    private static void CheckCeilings(List<WorkItem> items, JobQuota quota)
+    {
+        if (quota.ItemsPerJob > 0 && items.Count > quota.ItemsPerJob)
+        {
+            throw new FarmInputException($"this job has {items.Count} work items, more than one job may have (Farm:Api:Quotas:ItemsPerJob = {quota.ItemsPerJob}); ask for fewer layers, units or lenses, or more units per item.");
+        }
+
+        var cost = JobPlanner.Cost(items);
+        if (quota.CostPerJob > 0 && cost > quota.CostPerJob)
+        {
+            throw new FarmInputException(string.Create(CultureInfo.InvariantCulture,
+                $"this job would cost {cost:0.###e0} unit-steps at 128 px, more than one job may (Farm:Api:Quotas:CostPerJob = {quota.CostPerJob:0.###e0}); ask for fewer units or lenses, fewer steps or a smaller size."));
+        }
     }
 
     private void CheckQuota(string owner, int items, JobQuota quota)
@@ -99,9 +117,9 @@ internal sealed class JobDirectoryGrain(
         }
     }
 
-    public async Task<IReadOnlyList<JobStatus>> ListAsync()
+    public async Task<IReadOnlyList<JobStatus>> ListAsync(int offset, int limit)
     {
-        var newest = state.State.Jobs.Values.OrderByDescending(e => e.Sequence).Take(ListLimit);
+        var newest = state.State.Jobs.Values.OrderByDescending(e => e.Sequence).Skip(Math.Max(0, offset)).Take(Math.Clamp(limit, 0, ListLimit));
         return await Task.WhenAll(newest.Select(e => Job(e.Job).GetStatusAsync()));
     }
 

@@ -9,6 +9,37 @@ public static class JobPlanner
 {
     public const int MaxItems = 200_000;
 
+    /// <summary>Longest layer and unit lists a job may name, before duplicates are removed: a body of a million units is refused, not stored.</summary>
+    public const int MaxListLength = 10_000;
+
+    /// <summary>
+    /// The spec as it is stored: layers without repeats, units sorted without repeats and every one a
+    /// unit of some asked layer (null when they are every unit of them all). A unit no asked layer has is
+    /// refused, not silently dropped: it is a typo or a hostile list.
+    /// </summary>
+    public static JobSpec Normalize(JobSpec spec, ModelInfo model)
+    {
+        Validate(spec);
+        var layers = spec.Layers.Distinct(StringComparer.Ordinal).ToList();
+        var asked = layers.Count == 0 ? model.Layers : layers.Select(model.Layer).ToList();
+        var widest = asked.Max(l => l.Units);
+        var units = spec.Units?.Distinct().Order().ToList();
+        if (units is [var lowest, ..] && (lowest < 0 || units[^1] >= widest))
+        {
+            var wrong = lowest < 0 ? lowest : units[^1];
+            throw new FarmInputException($"unit {wrong} is in none of the layers asked for: the widest has {widest} units (0 to {widest - 1}).");
+        }
+
+        return spec with { Layers = layers, Units = units is not null && units.Count == widest && asked.All(l => l.Units == widest) ? null : units };
+    }
+
+    /// <summary>
+    /// What a job costs to render, in unit-steps at 128×128 pixels: each item's units (one for a layer or
+    /// dataset item) times its steps times its image area over 128². Bounded per job by the submitter's quota.
+    /// </summary>
+    public static double Cost(IEnumerable<WorkItem> items) =>
+        items.Sum(i => Math.Max(1, i.Units.Count) * (double)i.Options.Steps * i.Options.Size * i.Options.Size / (128.0 * 128.0));
+
     public static List<WorkItem> Plan(string jobId, JobSpec spec, ModelInfo model)
     {
         Validate(spec);
@@ -79,6 +110,22 @@ public static class JobPlanner
 
     private static void Validate(JobSpec spec)
     {
+        // JSON null where the spec has a default ("lenses": null, "options": null) is refused, not a null reference later.
+        if (spec.Lenses is null || spec.Layers is null || spec.Options is null || spec.RequiredTags is null)
+        {
+            throw new FarmInputException("lenses, layers, options and requiredTags must not be null: leave a field out to take its default.");
+        }
+
+        if (spec.Lenses.Contains(null) || spec.Layers.Contains(null) || spec.RequiredTags.Contains(null))
+        {
+            throw new FarmInputException("lenses, layers and requiredTags must not contain null.");
+        }
+
+        if (spec.Layers.Count > MaxListLength || spec.Units?.Count > MaxListLength)
+        {
+            throw new FarmInputException($"a job names at most {MaxListLength} layers and {MaxListLength} units (it named {spec.Layers.Count} and {spec.Units?.Count ?? 0}); leave units out for every unit.");
+        }
+
         FarmIds.Check(spec.Model, "model");
         spec.Options.Validate();
         if (spec.UnitsPerItem is < 1 or > 256)
@@ -91,9 +138,9 @@ public static class JobPlanner
             throw new FarmInputException($"datasetShards must be 1 to 256, not {spec.DatasetShards}.");
         }
 
-        if (spec.Lenses.Count > FarmLenses.All.Count || spec.RequiredTags.Count > 16 || spec.ClientToken is { Length: > 128 })
+        if (spec.Lenses.Count > FarmLenses.All.Count || spec.RequiredTags.Count > 16 || spec.ClientToken is { Length: > 128 } || spec.ClientToken?.Any(char.IsControl) == true)
         {
-            throw new FarmInputException("a job names at most every lens once, at most 16 required tags, and a client token of at most 128 characters.");
+            throw new FarmInputException("a job names at most every lens once, at most 16 required tags, and a client token of at most 128 characters without control characters.");
         }
 
         foreach (var layer in spec.Layers)

@@ -39,6 +39,7 @@ if (!app.Services.RenderDeviceReady())
 }
 
 app.UseFarmProblems();
+app.UseFarmAccess();
 app.UseRateLimiter();
 app.MapFarmServiceDefaults();
 if (farm.ServesApi)

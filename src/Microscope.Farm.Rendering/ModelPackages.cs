@@ -21,6 +21,9 @@ public static class ModelPackages
     public const string ManifestFile = "manifest.json";
     public const string CatalogFile = "catalog.json";
 
+    /// <summary>A package as read from its files: the manifest, the version hashed from them, and their bytes.</summary>
+    public sealed record ModelPackage(ModelManifest Manifest, string Version, byte[] Model, byte[]? Preprocessing, byte[] ManifestJson);
+
     /// <summary>Publishes a built-in organism ("resnet18") from <paramref name="registry"/> (the one beside the program by default).</summary>
     public static Task<ModelInfo> PublishOrganismAsync(ILensStore store, string id, OrganismRegistry? registry = null, CancellationToken cancellationToken = default) =>
         Ids.IsValid(id)
@@ -42,32 +45,69 @@ public static class ModelPackages
     }
 
     /// <summary>Validates, catalogs and stores the model; returns what the model grain holds.</summary>
-    public static async Task<ModelInfo> PublishAsync(ILensStore store, ModelManifest manifest, CancellationToken cancellationToken = default)
+    public static async Task<ModelInfo> PublishAsync(ILensStore store, ModelManifest manifest, CancellationToken cancellationToken = default) =>
+        await PublishAsync(store, await ReadAsync(manifest, cancellationToken), ProbeLimits.Default, _ => Task.CompletedTask, cancellationToken);
+
+    /// <summary>The files of a package and its version, read without cataloging or storing anything: enough to decide whether to go on.</summary>
+    public static async Task<ModelPackage> ReadAsync(ModelManifest manifest, CancellationToken cancellationToken = default)
     {
         var model = await File.ReadAllBytesAsync(manifest.ModelPath, cancellationToken);
         var preprocessing = manifest.PreprocessingModelPath is { } p ? await File.ReadAllBytesAsync(p, cancellationToken) : null;
         var stored = manifest with { Model = ModelFile, Input = manifest.Input with { PreprocessingModel = preprocessing is null ? null : PreprocessingFile } };
         var manifestJson = JsonSerializer.SerializeToUtf8Bytes(stored, ModelManifest.JsonOptions);
-        var version = Version(model, preprocessing, manifestJson);
+        return new ModelPackage(manifest, Version(model, preprocessing, manifestJson), model, preprocessing, manifestJson);
+    }
 
+    /// <summary>
+    /// Catalogs the package (within <paramref name="probe"/>), stores it, and hands the result to
+    /// <paramref name="register"/>. Nothing is written until the catalog is built, and whatever fails
+    /// after the first write (the store, the registration, a cancelled request), the files this call
+    /// wrote are removed again: a refused or failed package leaves nothing behind.
+    /// </summary>
+    public static async Task<ModelInfo> PublishAsync(ILensStore store, ModelPackage package, ProbeLimits probe, Func<ModelInfo, Task> register, CancellationToken cancellationToken = default)
+    {
+        var (manifest, version) = (package.Manifest, package.Version);
         var vision = OrganismRegistry.Compose(manifest);
-        var sessions = new SessionFactory(new SessionSettings());
+        var sessions = new SessionFactory(new SessionSettings { Probe = probe });
         var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
         var (lenses, notes) = OfferedLenses(vision, catalog);
-
-        await store.PutIfAbsentAsync(LensPaths.Model(manifest.Id, version, ModelFile), model, ContentTypes.Onnx, cancellationToken);
-        if (preprocessing is not null)
-        {
-            await store.PutIfAbsentAsync(LensPaths.Model(manifest.Id, version, PreprocessingFile), preprocessing, ContentTypes.Onnx, cancellationToken);
-        }
-
-        await store.PutIfAbsentAsync(LensPaths.Model(manifest.Id, version, CatalogFile), JsonSerializer.SerializeToUtf8Bytes(catalog, ModelManifest.JsonOptions), ContentTypes.Json, cancellationToken);
-
-        // The manifest goes last: a package whose manifest exists is complete.
-        await store.PutIfAbsentAsync(LensPaths.Model(manifest.Id, version, ManifestFile), manifestJson, ContentTypes.Json, cancellationToken);
-        return new ModelInfo(manifest.Id, version, catalog.Title, catalog.Source,
+        var info = new ModelInfo(manifest.Id, version, catalog.Title, catalog.Source,
             [.. catalog.Layers.Select((l, i) => new LayerInfo(l.Id, l.Op, l.Shape, i))],
             LensPaths.ModelPrefix(manifest.Id, version), lenses, [.. manifest.Assumptions, .. notes], DateTimeOffset.UtcNow);
+
+        // The manifest goes last: a package whose manifest exists is complete.
+        List<(string Path, byte[] Content, string Type)> files = [(LensPaths.Model(manifest.Id, version, ModelFile), package.Model, ContentTypes.Onnx)];
+        if (package.Preprocessing is { } preprocessing)
+        {
+            files.Add((LensPaths.Model(manifest.Id, version, PreprocessingFile), preprocessing, ContentTypes.Onnx));
+        }
+
+        files.Add((LensPaths.Model(manifest.Id, version, CatalogFile), JsonSerializer.SerializeToUtf8Bytes(catalog, ModelManifest.JsonOptions), ContentTypes.Json));
+        files.Add((LensPaths.Model(manifest.Id, version, ManifestFile), package.ManifestJson, ContentTypes.Json));
+        var written = new List<string>();
+        try
+        {
+            foreach (var (path, content, type) in files)
+            {
+                if (await store.PutIfAbsentAsync(path, content, type, cancellationToken))
+                {
+                    written.Add(path);
+                }
+            }
+
+            await register(info);
+            return info;
+        }
+        catch
+        {
+            // Newest first (the manifest before the model), and not cancellable: the request may be what was cancelled.
+            foreach (var path in Enumerable.Reverse(written))
+            {
+                await store.DeleteAsync(path, CancellationToken.None);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>16 hex digits of SHA-256 over the model, the preprocessing model and the manifest, each length-prefixed.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -62,9 +63,11 @@ public static class Extensions
     /// <summary>/healthz (everything registered, readiness) and /alive (liveness only), and the Prometheus scrape endpoint /metrics.</summary>
     public static WebApplication MapFarmServiceDefaults(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthWriter.WriteAsync });
-        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // GET and HEAD only: these are mapped for every method otherwise (TRACE, DELETE…).
+        var read = new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthWriter.WriteAsync }).WithMetadata(read);
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") }).WithMetadata(read);
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(read);
         return app;
     }
 

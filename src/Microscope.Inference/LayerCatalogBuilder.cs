@@ -40,6 +40,7 @@ public static class LayerCatalogBuilder
         }
 
         candidates = [.. candidates.OrderBy(c => order[c.Node])];
+        sessions.Settings.Probe.Check(vision.Spec.Height, vision.Spec.Width, candidates.Count, manifest.Id);
 
         var (shapes, batch) = ProbeDataPath(vision, sessions, manifest.Id);
         var roles = RolePropagation.Run(graph, VisionGraph.ImageInput, shapes, batch);

@@ -25,6 +25,9 @@ public sealed record SessionSettings
     /// <summary>Which feature-visualization loop runs: Auto keeps the render's state on the device under CUDA and on the host on CPU.</summary>
     public RenderLoop Loop { get; init; } = RenderLoop.Auto;
 
+    /// <summary>How large the catalog's probe run may be.</summary>
+    public ProbeLimits Probe { get; init; } = ProbeLimits.Default;
+
     /// <summary>True when renders keep their state on the device (<see cref="RenderLoop"/>).</summary>
     public bool ResidentLoop => Loop == RenderLoop.Device || (Loop == RenderLoop.Auto && Device.IsCuda);
 }

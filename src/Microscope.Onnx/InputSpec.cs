@@ -53,12 +53,12 @@ public sealed record InputSpec
     {
         if (Layout is not ("NCHW" or "NHWC"))
         {
-            throw new ModelFormatException($"{source}: input layout '{Layout}' is not supported; use NCHW or NHWC.");
+            throw new ModelFormatException($"{source}: input layout '{Layout?[..Math.Min(Layout.Length, 20)]}' is not supported; use NCHW or NHWC.");
         }
 
         if (ColorOrder is not ("RGB" or "BGR"))
         {
-            throw new ModelFormatException($"{source}: colour order '{ColorOrder}' is not supported; use RGB or BGR.");
+            throw new ModelFormatException($"{source}: colour order '{ColorOrder?[..Math.Min(ColorOrder.Length, 20)]}' is not supported; use RGB or BGR.");
         }
 
         if (Size is not [> 0, > 0])
@@ -76,7 +76,7 @@ public sealed record InputSpec
             throw new ModelFormatException($"{source}: renderSize must be between 1 and 4096 pixels.");
         }
 
-        if (Mean.Length != 3 || Std.Length != 3 || Std.Any(s => s == 0))
+        if (Mean is not { Length: 3 } || Std is not { Length: 3 } || Std.Any(s => s == 0))
         {
             throw new ModelFormatException($"{source}: mean and std must have three values each, and std no zeros.");
         }

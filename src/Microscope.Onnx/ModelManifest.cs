@@ -92,12 +92,22 @@ public sealed record ModelManifest
             throw new ModelFormatException($"{path}: the manifest is empty.");
         }
 
+        // JSON null where the record has a default ("input": null, "layers": {"hide": null}) would fail later as a null reference.
+        if (manifest.Model is null || manifest.Input is null || manifest.Layers is not { Aliases: not null, Hide: not null, Add: not null } ||
+            manifest.Layers.Hide.Contains(null) || manifest.Layers.Add.Contains(null) || manifest.Layers.Aliases.Values.Contains(null))
+        {
+            throw new ModelFormatException($"{path}: \"model\", \"input\" and \"layers\" (with its \"aliases\", \"hide\" and \"add\") must not be null; leave a field out to take its default.");
+        }
+
+        manifest = manifest with { Title = manifest.Title ?? "", Source = manifest.Source ?? "" };
         if (!Ids.IsValid(manifest.Id))
         {
-            throw new ModelFormatException($"{path}: '{manifest.Id}' is not a valid model id (letters, digits, '.', '_' and '-', starting with a letter or digit).");
+            throw new ModelFormatException($"{path}: '{Shorten(manifest.Id)}' is not a valid model id (letters, digits, '.', '_' and '-', starting with a letter or digit).");
         }
 
         manifest.Input.Validate(path);
         return manifest with { BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))! };
     }
+
+    private static string Shorten(string? text) => text is null ? "(null)" : text.Length > 80 ? text[..80] + "…" : text;
 }

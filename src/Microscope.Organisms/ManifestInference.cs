@@ -19,6 +19,12 @@ public static class ManifestInference
         var channelsLast = dims[3].HasDimValue && dims[3].DimValue == 3 && !(dims[1].HasDimValue && dims[1].DimValue == 3);
         var (hIndex, wIndex) = channelsLast ? (1, 2) : (2, 3);
         var fixedSize = dims[hIndex].HasDimValue && dims[wIndex].HasDimValue && dims[hIndex].DimValue > 0 && dims[wIndex].DimValue > 0;
+        if (fixedSize && (dims[hIndex].DimValue > int.MaxValue || dims[wIndex].DimValue > int.MaxValue))
+        {
+            throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path.GetFileName(modelPath)}: input '{input.Name}' declares {dims[hIndex].DimValue}×{dims[wIndex].DimValue} pixels, which is not an image size."));
+        }
+
         int[] size = fixedSize ? [(int)dims[hIndex].DimValue, (int)dims[wIndex].DimValue] : [224, 224];
         var name = Path.GetFileNameWithoutExtension(modelPath);
         var id = Ids.FromName(name).ToLowerInvariant();

@@ -19,6 +19,8 @@ public sealed class ApiHost : IAsyncLifetime
     public const string Model = "small";
     public const string Layer = "Relu_20";
     public const long MaxUploadBytes = 256 * 1024;
+    public const int ItemsPerJob = 200;
+    public const long CostPerJob = 100_000_000;
     public static readonly int[] RenderedUnits = [0, 1, 2];
 
     private readonly string folder = Path.Combine(Path.GetTempPath(), "microscope-api-" + Guid.NewGuid().ToString("N")[..8]);
@@ -34,6 +36,9 @@ public sealed class ApiHost : IAsyncLifetime
     public JobStatus RenderedJob { get; private set; } = null!;
 
     public string Output => silo.Output;
+
+    /// <summary>The farm process's resident and peak memory (bytes).</summary>
+    public (long Resident, long Peak) Memory() => silo.Memory();
 
     public async Task InitializeAsync()
     {
@@ -62,6 +67,10 @@ public sealed class ApiHost : IAsyncLifetime
 
             // The fuzz writes a few hundred times a minute: no write rate limit here (it has tests of its own).
             ["Farm__Api__WritesPerMinute"] = "0",
+
+            // Ceilings small enough for the small model to reach them (the defaults are sized for resnets).
+            ["Farm__Api__Quotas__ItemsPerJob"] = ItemsPerJob.ToString(CultureInfo.InvariantCulture),
+            ["Farm__Api__Quotas__CostPerJob"] = CostPerJob.ToString(CultureInfo.InvariantCulture),
             ["Farm__Render__Slots"] = "2",
             ["Farm__Render__PollInterval"] = "00:00:00.100",
             ["Farm__Render__MaxPollInterval"] = "00:00:00.300",
@@ -168,4 +177,11 @@ public sealed class ApiHost : IAsyncLifetime
             last = now;
         }
     }
+}
+
+/// <summary>The API tests and the hostile suite share one farm process.</summary>
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiHost>
+{
+    public const string Name = "api";
 }

@@ -15,7 +15,8 @@ namespace Microscope.Farm.FaultTests;
 /// details, refused writes (no key, wrong key, traversal, malformed or oversized uploads) leaving
 /// every blob as it was, and a seeded fuzz of methods, ids, queries, headers and bodies.
 /// </summary>
-public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFixture<ApiHost>
+[Collection(ApiCollection.Name)]
+public sealed class ApiTests(ApiHost host, ITestOutputHelper output)
 {
     private const string Unit = $"/api/models/{ApiHost.Model}/layers/{ApiHost.Layer}/units/1";
     private const string Lens = Unit + "/lenses/featurevis";
@@ -254,7 +255,7 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
         var second = (await another.Content.ReadFromJsonAsync<JobStatus>(FaultCluster.Json))!;
         Assert.NotEqual(job.Id, second.Id);
 
-        var list = (await Http.GetFromJsonAsync<JobStatus[]>("/api/jobs", FaultCluster.Json))!;
+        var list = (await Http.GetFromJsonAsync<JobStatus[]>("/api/jobs?limit=500", FaultCluster.Json))!;
         Assert.Single(list, j => j.Id == job.Id);
         Assert.Contains(list, j => j.Id == done.Id && j.State == JobState.Completed);
         Assert.True(Array.FindIndex(list, j => j.Id == second.Id) < Array.FindIndex(list, j => j.Id == job.Id), "newest first");
@@ -458,7 +459,7 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
         using var created = await host.SendAsync(HttpMethod.Post, "/api/jobs", JsonContent.Create(new { model = ApiHost.Model, requiredTags = new[] { Nowhere }, clientToken = "keys-" + Guid.NewGuid() }), ApiHost.Key);
         var job = (await created.Content.ReadFromJsonAsync<JobStatus>(FaultCluster.Json))!;
         var before = await host.SettledBlobsAsync();
-        var jobs = (await Http.GetFromJsonAsync<JobStatus[]>("/api/jobs", FaultCluster.Json))!.Length;
+        var jobs = (await Http.GetFromJsonAsync<JobStatus[]>("/api/jobs?limit=500", FaultCluster.Json))!.Length;
         var model = Model(20);
 
         var writes = new (string Name, Func<(string Name, string Value)[], Task<HttpResponseMessage>> Send)[]
@@ -498,7 +499,7 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output) : IClassFix
 
         var after = (await Http.GetFromJsonAsync<JobStatus>($"/api/jobs/{job.Id}", FaultCluster.Json))!;
         Assert.Equal((JobState.Queued, 0), (after.State, after.Spec.Priority));
-        Assert.Equal(jobs, (await Http.GetFromJsonAsync<JobStatus[]>("/api/jobs", FaultCluster.Json))!.Length);
+        Assert.Equal(jobs, (await Http.GetFromJsonAsync<JobStatus[]>("/api/jobs?limit=500", FaultCluster.Json))!.Length);
         await ProblemAsync(await Http.GetAsync("/api/models/stolen"), HttpStatusCode.NotFound, "no model 'stolen'");
         AssertSame(before, await host.SettledBlobsAsync());
 

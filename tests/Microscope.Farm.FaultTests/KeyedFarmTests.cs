@@ -98,6 +98,16 @@ public sealed class KeyedFarmTests(KeyedFarm farm) : IClassFixture<KeyedFarm>
         Assert.NotNull(limited);
         Assert.NotNull(limited.Headers.RetryAfter);
         Assert.Contains("Farm:Api:WritesPerMinute", await limited.Content.ReadAsStringAsync());
+
+        // The limit is the key's, however the header spells it: scheme case, extra spaces, a tab.
+        foreach (var spelling in (string[])["bearer ", "BEARER ", "Bearer  ", "Bearer\t", " Bearer "])
+        {
+            using var pause = new HttpRequestMessage(HttpMethod.Post, $"/api/jobs/{Uri.EscapeDataString(job)}/pause");
+            pause.Headers.TryAddWithoutValidation("Authorization", spelling + KeyedFarm.Key);
+            using var response = await http.SendAsync(pause);
+            Assert.True(response.StatusCode == (HttpStatusCode)429, $"'{spelling}<key>' got {(int)response.StatusCode}, not 429");
+        }
+
         Assert.True((await http.SendAsync(KeyedFarm.Request(HttpMethod.Get, "/api/jobs"))).IsSuccessStatusCode, "reads are not rate limited");
     }
 }

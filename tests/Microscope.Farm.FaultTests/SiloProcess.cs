@@ -22,6 +22,14 @@ internal sealed class SiloProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>The process's memory from /proc: resident now (VmRSS) and its peak so far (VmHWM), in bytes.</summary>
+    public (long Resident, long Peak) Memory()
+    {
+        var status = File.ReadAllLines($"/proc/{process.Id}/status");
+        long Field(string name) => long.Parse(status.Single(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        return (Field("VmRSS"), Field("VmHWM"));
+    }
+
     public string Output
     {
         get

@@ -88,4 +88,42 @@ public sealed class LayerCatalogTests
         var error = Assert.Throws<ModelFormatException>(() => Catalog(new LayerOptions { Add = ["missing_tensor"] }));
         Assert.Contains("missing_tensor", error.Message);
     }
+
+    /// <summary>
+    /// A tiny model declaring a huge input is refused before its probe runs (a 4096×4096 probe took
+    /// 2 GB of server memory, 100000×100000 overflowed), with a message naming the setting.
+    /// </summary>
+    [Theory]
+    [InlineData(4096, "Farm:Catalog:MaxProbePixels")]
+    [InlineData(100_000, "Farm:Catalog:MaxProbePixels")]
+    [InlineData(int.MaxValue, "Farm:Catalog:MaxProbePixels")]
+    public void A_probe_past_the_size_limit_is_refused_before_it_runs(int size, string setting)
+    {
+        var manifest = new ModelManifest { Id = "huge", Model = "huge.onnx", Input = new InputSpec { Size = [size, size] } };
+        var vision = VisionGraph.Compose(TinyModel.SmallCnn(size: size), manifest.Input, null, "huge");
+        var before = GC.GetTotalAllocatedBytes();
+        var error = Assert.Throws<ModelFormatException>(() => LayerCatalogBuilder.Build(manifest, vision, Sessions));
+        Assert.Contains(setting, error.Message);
+        Assert.Contains($"{size}×{size}", error.Message);
+        Assert.True(GC.GetTotalAllocatedBytes() - before < 64 << 20, "the probe image was allocated");
+    }
+
+    [Fact]
+    public void A_probe_whose_memory_estimate_passes_the_limit_is_refused_naming_it()
+    {
+        var manifest = new ModelManifest { Id = "small", Model = "small.onnx", Input = new InputSpec { Size = [512, 512] } };
+        var vision = VisionGraph.Compose(TinyModel.SmallCnn(size: 512), manifest.Input, null, "small");
+        var tight = new SessionFactory(new SessionSettings { Probe = new ProbeLimits { MaxProbeMegabytes = 16 } });
+        var error = Assert.Throws<ModelFormatException>(() => LayerCatalogBuilder.Build(manifest, vision, tight));
+        Assert.Contains("Farm:Catalog:MaxProbeMegabytes = 16", error.Message);
+
+        // The same model within the limits is measured as before, and resnet-class sizes fit the defaults.
+        Assert.Equal(8, LayerCatalogBuilder.Build(manifest, vision, Sessions).Layers.Count);
+        Assert.True(ProbeLimits.EstimateBytes(640, 640, 200) < ProbeLimits.Default.MaxProbeMegabytes << 20);
+        Assert.True(640 * 640 <= ProbeLimits.Default.MaxProbePixels);
+    }
+
+    [Fact]
+    public void Probe_arithmetic_is_checked() =>
+        Assert.Throws<OverflowException>(() => ProbeLimits.EstimateBytes(int.MaxValue, int.MaxValue, int.MaxValue));
 }

@@ -10,8 +10,8 @@ function job(j) {
   const label = `${j.id}: ${count(c.done)} of ${count(c.total)} work items done`;
   return h('li', { class: `card job ${j.state.toLowerCase()}` },
     h('h2', {}, j.id, ' ', h('span', { class: 'state' }, j.state)),
-    h('p', {}, 'Model ', h('a', { href: modelPath(j.spec.model) }, j.spec.model), ` · lenses ${(j.spec.lenses.length ? j.spec.lenses : ['featurevis']).join(', ')}`,
-      ` · ${j.spec.layers.length ? `${count(j.spec.layers.length)} layers` : 'every layer'} · priority ${j.spec.priority}`),
+    h('p', {}, 'Model ', h('a', { href: modelPath(j.model) }, j.model), ` · lenses ${(j.lenses.length ? j.lenses : ['featurevis']).join(', ')}`,
+      ` · ${j.layers ? `${count(j.layers)} layers` : 'every layer'} · ${j.units === 'all' ? 'every unit' : `units ${j.units}`} · priority ${j.priority}`),
     h('progress', { max: Math.max(c.total, 1), value: c.done, 'aria-label': label }),
     h('dl', { class: 'facts counts' },
       h('dt', {}, 'Done'), h('dd', {}, `${count(c.done)} / ${count(c.total)} (${percent(c.done, c.total)})`),
