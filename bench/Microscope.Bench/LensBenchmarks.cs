@@ -174,15 +174,16 @@ internal static class LensBenchmarks
         var folder = Dataset(args);
         var steps = Option(args, "--steps", 128);
         var units = Option(args, "--units", 32);
+        var redirect = !args.Contains("--no-relu-redirect");
         var (_, vision, catalog, sessions) = ResNet();
         var files = DatasetScanner.Files(folder);
-        var table = new Table().AddColumns("layer", "units", "steps", "median ratio", "min", "max");
+        var table = new Table().AddColumns("layer", "units", "steps", "relu redirect", "median ratio", "min", "max", "dead renders");
         foreach (var id in new[] { "layer3.0.relu", "layer4.2.relu" })
         {
             var layer = catalog.Find(id);
             var chosen = Enumerable.Range(0, units).ToList();
             var scan = DatasetScanner.Scan(vision, [layer], folder, files, 224, 1, 16, sessions);
-            var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, Lenses.FeatureObjective.Channel, new RenderOptions { Steps = steps }, 32, sessions);
+            var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, Lenses.FeatureObjective.Channel, new RenderOptions { Steps = steps, ReluRedirect = redirect }, 32, sessions);
 
             // Like for like: the unit's spatial maximum on its render, fed to the model as the scan feeds images.
             var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], 128, 224, sessions);
@@ -197,7 +198,8 @@ internal static class LensBenchmarks
             }
 
             ratios.Sort();
-            table.AddRow(id, F(ratios.Count, "0"), F(steps, "0"), F(ratios[ratios.Count / 2], "F2"), F(ratios[0], "F2"), F(ratios[^1], "F2"));
+            var dead = renders.Count(r => r.FinalObjective <= 0);
+            table.AddRow(id, F(ratios.Count, "0"), F(steps, "0"), redirect ? "on" : "off", F(ratios[ratios.Count / 2], "F2"), F(ratios[0], "F2"), F(ratios[^1], "F2"), F(dead, "0"));
         }
 
         AnsiConsole.MarkupLine($"[bold]Quality: spatial maximum of the unit on its feature visualization / on its top dataset example ({files.Count} images)[/]");

@@ -21,7 +21,8 @@ static int Usage()
           loops [--steps N] [--rounds N] [--layers a,b] [--batches 1,8]
                                              host loop vs device-resident loop, seconds per step, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
-          quality [--steps N] [--units N]    feature visualization activation / top dataset example activation
+          quality [--steps N] [--units N] [--no-relu-redirect]
+                                             feature visualization activation / top dataset example activation, dead renders
           render-memory [--steps N] [--loop host|device]
                                              estimated vs measured memory of a feature-visualization pass, resnet18, batch 1 to 8
           scheduling [--silos 1,2,4,8] [--slots 2] [--seconds 6] [--render-ms 50] [--layer-units 512] [--json-state] [--without-records]

@@ -38,6 +38,13 @@ public sealed record LensOptions
     /// <summary>Stimulus family of the tuning lens: lines, edges, curves, gratings or hue.</summary>
     [Id(8)] public string Family { get; init; } = "lines";
 
+    /// <summary>
+    /// Feature visualization climbs Lucid's redirected ReLU gradient for its first steps, so that a
+    /// unit the start image leaves dead still renders (docs/lenses.md). The other lenses never
+    /// redirect: <see cref="For"/> sets it false for them.
+    /// </summary>
+    [Id(9)] public bool ReluRedirect { get; init; } = true;
+
     public static LensOptions Default { get; } = new();
 
     /// <summary>These options with every field the lens ignores reset to its default.</summary>
@@ -59,6 +66,10 @@ public sealed record LensOptions
             Top = Reads(LensOptionFields.Top) ? Top : d.Top,
             Dataset = Reads(LensOptionFields.Dataset) ? Dataset : d.Dataset,
             Family = Reads(LensOptionFields.Family) ? Family : d.Family,
+
+            // Not the default but off: a lens that does not read it climbs the true gradient, and its name
+            // stays what it was before the redirect existed.
+            ReluRedirect = Reads(LensOptionFields.ReluRedirect) && ReluRedirect,
         };
     }
 
@@ -68,6 +79,7 @@ public sealed record LensOptions
         (LensOptionFields.Steps, "steps"), (LensOptionFields.Size, "size"), (LensOptionFields.Seed, "seed"),
         (LensOptionFields.Fourier, "fourier"), (LensOptionFields.Transforms, "transforms"), (LensOptionFields.DiversityImages, "diversityImages"),
         (LensOptionFields.Top, "top"), (LensOptionFields.Dataset, "dataset"), (LensOptionFields.Family, "family"),
+        (LensOptionFields.ReluRedirect, "reluRedirect"),
     ];
 
     /// <summary>The names of the options in <paramref name="fields"/>, in field order.</summary>
@@ -92,9 +104,13 @@ public sealed record LensOptions
         return Convert.ToHexStringLower(digest)[..12];
     }
 
-    /// <summary>Field order and spelling here are part of every stored name: never change them, only append.</summary>
+    /// <summary>
+    /// Field order and spelling here are part of every stored name: never change them, only append.
+    /// The ReLU redirect is appended only when on, so that everything rendered with the true gradient
+    /// (every lens before it existed, and feature visualization with it off) keeps its name.
+    /// </summary>
     public string Canonical() => string.Create(CultureInfo.InvariantCulture,
-        $"steps={Steps};size={Size};seed={Seed};fourier={Fourier};transforms={Transforms};diversity={DiversityImages};top={Top};dataset={Dataset};family={Family}");
+        $"steps={Steps};size={Size};seed={Seed};fourier={Fourier};transforms={Transforms};diversity={DiversityImages};top={Top};dataset={Dataset};family={Family}{(ReluRedirect ? ";reluRedirect=True" : "")}");
 
     private static void Require(bool ok, string message)
     {

@@ -24,9 +24,13 @@ public enum LensOptionFields
     Top = 64,
     Dataset = 128,
     Family = 256,
+    ReluRedirect = 512,
 
     /// <summary>What every image optimized through the model's gradient reads.</summary>
     Optimization = Steps | Size | Seed | Fourier | Transforms,
+
+    /// <summary>What feature visualization reads: the optimization's options and Lucid's redirected ReLU gradient.</summary>
+    FeatureVisualization = Optimization | ReluRedirect,
 }
 
 /// <summary>
@@ -62,19 +66,19 @@ public static class FarmLenses
 
     public static readonly LensKind FeatureVis = new("featurevis", LensScope.Unit, true, false,
         "An image that maximizes the unit's mean activation over the channel (the channel objective).",
-        "Feature visualization", LensOptionFields.Optimization, ImageAndData);
+        "Feature visualization", LensOptionFields.FeatureVisualization, ImageAndData);
 
     public static readonly LensKind Neuron = new("neuron", LensScope.Unit, true, false,
         "Feature visualization of the unit's centre neuron: an image that maximizes the channel at the middle position only.",
-        "Neuron", LensOptionFields.Optimization, ImageAndData);
+        "Neuron", LensOptionFields.FeatureVisualization, ImageAndData);
 
     public static readonly LensKind Negative = new("negative", LensScope.Unit, true, false,
         "An image that minimizes the unit.",
-        "Negative", LensOptionFields.Optimization, ImageAndData);
+        "Negative", LensOptionFields.FeatureVisualization, ImageAndData);
 
     public static readonly LensKind Diversity = new("diversity", LensScope.Unit, true, false,
         "Several images that each excite the unit and differ from one another.",
-        "Diversity", LensOptionFields.Optimization | LensOptionFields.DiversityImages, ImageAndData);
+        "Diversity", LensOptionFields.FeatureVisualization | LensOptionFields.DiversityImages, ImageAndData);
 
     public static readonly LensKind DatasetExamples = new("dataset-examples", LensScope.Unit, false, true,
         "The dataset images that make the unit fire most (and least), cropped to its receptive field, with their activations.",

@@ -167,7 +167,7 @@ public static class ModelsApi
         return TypedResults.Json(new { status = "pending", model, layer, unit, lens = kind.Name, job, detail }, statusCode: StatusCodes.Status202Accepted);
     }
 
-    /// <summary>Render options given in the query (steps, size, seed, fourier, transforms, diversityImages, top, dataset, family), or null when none is.</summary>
+    /// <summary>Render options given in the query (steps, size, seed, fourier, transforms, diversityImages, top, dataset, family, reluRedirect), or null when none is.</summary>
     private static LensOptions? QueryOptions(IQueryCollection query)
     {
         if (!LensOptions.Fields.Any(f => query.ContainsKey(f.Name)))
@@ -187,6 +187,7 @@ public static class ModelsApi
             Top = Number("top", d.Top),
             Dataset = query.TryGetValue("dataset", out var dataset) ? dataset.ToString() : d.Dataset,
             Family = query.TryGetValue("family", out var family) ? family.ToString() : d.Family,
+            ReluRedirect = Flag("reluRedirect", d.ReluRedirect),
         }.Validate();
 
         int Number(string name, int fallback) =>

@@ -29,8 +29,14 @@ public sealed class GradientSession : IDisposable
     public ExecutionDevice Device => session.Device;
 
     /// <param name="image">N×3×H×W, RGB in [0, 1].</param>
-    public GradientResult Run(double[] image, int batch, int height, int width, ObjectiveParameters parameters)
+    /// <param name="reluRedirect">Lucid's redirected Relu gradient; only for a graph built with <see cref="GradientRequest.ReluRedirect"/>.</param>
+    public GradientResult Run(double[] image, int batch, int height, int width, ObjectiveParameters parameters, bool reluRedirect = false)
     {
+        if (reluRedirect && !Model.Request.ReluRedirect)
+        {
+            throw new ArgumentException("the gradient graph was built without the relu_redirect switch.", nameof(reluRedirect));
+        }
+
         var names = new List<string> { VisionGraph.ImageInput };
         var values = new List<OrtValue> { Tensor(image, [batch, 3, height, width]) };
         var terms = Model.Request.Terms;
@@ -41,6 +47,12 @@ public sealed class GradientSession : IDisposable
             {
                 names.Add(name);
                 values.Add(Tensor(data, inputShape));
+            }
+
+            if (Model.Request.ReluRedirect)
+            {
+                names.Add(ObjectiveNames.ReluRedirect);
+                values.Add(Tensor([reluRedirect ? 1 : 0], []));
             }
 
             string[] outputs = Model.Request.IncludeActivations

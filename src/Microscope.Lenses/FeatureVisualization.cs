@@ -63,7 +63,7 @@ public static class FeatureVisualization
 
         var network = options.NetworkSize ?? vision.Spec.RenderSize ?? options.Size;
         var terms = objective.Diversity ? ObjectiveTerms.Linear | ObjectiveTerms.Diversity : ObjectiveTerms.Linear;
-        var model = GradientBuilder.Build(vision.Model, network, network, new GradientRequest(layer.Tensor, terms), ShapeProbes.OnCpu(network, network), layer.Id);
+        var model = GradientBuilder.Build(vision.Model, network, network, new GradientRequest(layer.Tensor, terms, ReluRedirect: options.ReluRedirect), ShapeProbes.OnCpu(network, network), layer.Id);
         var settings = options with { NetworkSize = network };
         var batch = imagesPerPass(RenderMemory.Of(model, settings));
 

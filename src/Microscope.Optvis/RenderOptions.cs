@@ -34,6 +34,15 @@ public sealed record RenderOptions
     /// 7×7 average pool wants 224) gets its manifest size.
     /// </summary>
     public int? NetworkSize { get; init; }
+
+    /// <summary>
+    /// Lucid's redirected ReLU gradient for the first <see cref="Renderer.ReluRedirectSteps"/> steps,
+    /// then the true gradient: a unit the start image leaves dead still gets going. It takes a gradient
+    /// graph built with <see cref="Onnx.Gradients.GradientRequest.ReluRedirect"/> (feature
+    /// visualization builds it so when this is on); a graph without the switch always climbs the
+    /// true gradient.
+    /// </summary>
+    public bool ReluRedirect { get; init; } = true;
 }
 
 /// <summary>Progress of a render: steps done of all, and the batch's mean objective now.</summary>

@@ -45,6 +45,12 @@ public static class Renderer
             inputs[name] = shape;
         }
 
+        var redirectable = model.Request.ReluRedirect;
+        if (redirectable)
+        {
+            inputs[ObjectiveNames.ReluRedirect] = [];
+        }
+
         using var run = new BoundRun(session.Session, inputs, new Dictionary<string, long[]>
         {
             [ObjectiveNames.Objective] = [batch],
@@ -69,6 +75,11 @@ public static class Renderer
         for (var step = 0; step < options.Steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
+            if (redirectable)
+            {
+                run.Input(ObjectiveNames.ReluRedirect)[0] = Redirects(options, step) ? 1 : 0;
+            }
+
             parameterization.Image(images);
             var steps = transforms.Sample(random, size, size);
             var (h, w, resample) = Feed(run, images, batch, size, network, steps);
@@ -129,6 +140,12 @@ public static class Renderer
 
     /// <summary>How many random transform draws the robustness figure averages.</summary>
     public const int RobustnessDraws = 16;
+
+    /// <summary>Steps that climb Lucid's redirected ReLU gradient before the true one (Lucid's 16).</summary>
+    public const int ReluRedirectSteps = 16;
+
+    /// <summary>True when step <paramref name="step"/> (from 0) climbs the redirected gradient.</summary>
+    public static bool Redirects(RenderOptions options, int step) => options.ReluRedirect && step < ReluRedirectSteps;
 
     /// <summary>The objective of each image, through the given transforms (none by default), resampled to the network size.</summary>
     private static double[] Evaluate(BoundRun run, float[] images, int batch, int size, int network, IReadOnlyList<ITransformStep>? steps = null)

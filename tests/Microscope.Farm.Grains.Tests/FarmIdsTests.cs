@@ -28,7 +28,15 @@ public class FarmIdsTests
         Assert.Equal(LensOptions.Default.For("tuning").Hash(), new LensOptions { Steps = 7 }.For("tuning").Hash());
         Assert.Matches("^[0-9a-f]{12}$", options.Hash());
 
-        // Part of every stored lens's name: a change here orphans every stored lens.
-        Assert.Equal("steps=512;size=128;seed=1;fourier=True;transforms=True;diversity=4;top=16;dataset=default;family=lines", LensOptions.Default.Canonical());
+        // Part of every stored lens's name: a change here orphans every stored lens. What was rendered
+        // with the true gradient keeps its name; the redirected ReLU gradient (on by default for
+        // feature visualization, whose pictures it changes) is appended.
+        const string TrueGradient = "steps=512;size=128;seed=1;fourier=True;transforms=True;diversity=4;top=16;dataset=default;family=lines";
+        Assert.Equal(TrueGradient + ";reluRedirect=True", LensOptions.Default.Canonical());
+        Assert.Equal(TrueGradient + ";reluRedirect=True", LensOptions.Default.For("featurevis").Canonical());
+        Assert.Equal(TrueGradient, new LensOptions { ReluRedirect = false }.For("featurevis").Canonical());
+        Assert.Equal(TrueGradient, LensOptions.Default.For("caricature").Canonical());
+        Assert.Equal(LensOptions.Default.For("deepdream").Hash(), new LensOptions { ReluRedirect = false }.For("deepdream").Hash());
+        Assert.Equal(LensOptions.Default.For("tuning").Hash(), new LensOptions { ReluRedirect = false }.For("tuning").Hash());
     }
 }

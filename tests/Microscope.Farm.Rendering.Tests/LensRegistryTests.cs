@@ -60,6 +60,7 @@ public sealed class LensRegistryTests
             (LensOptionFields.Top, new LensOptions { Top = 4 }),
             (LensOptionFields.Dataset, new LensOptions { Dataset = "imagenet-val" }),
             (LensOptionFields.Family, new LensOptions { Family = "hue" }),
+            (LensOptionFields.ReluRedirect, new LensOptions { ReluRedirect = false }),
         };
         Assert.Equal(LensOptions.Fields.Count, changed.Length);
         foreach (var lens in FarmLenses.All)
@@ -72,6 +73,7 @@ public sealed class LensRegistryTests
         }
 
         Assert.Equal(["steps", "seed"], FarmLenses.DeepDream.Options);
+        Assert.Equal(["steps", "size", "seed", "fourier", "transforms", "reluRedirect"], FarmLenses.FeatureVis.Options);
         Assert.Equal(["top", "dataset"], FarmLenses.DatasetExamples.Options);
     }
 

@@ -45,13 +45,14 @@ internal static class RenderCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the initial image and the transforms.", DefaultValueFactory = _ => 1 };
         var pixels = new Option<bool>("--pixels") { Description = "Optimize plain pixels instead of the Fourier parameterization." };
         var noTransforms = new Option<bool>("--no-transforms") { Description = "Switch off transformation robustness." };
+        var noReluRedirect = new Option<bool>("--no-relu-redirect") { Description = "Climb the true gradient from the first step (by default feature visualization climbs Lucid's redirected ReLU gradient for 16 steps, so that units the start image leaves dead still render)." };
         var output = new Option<string>("--out") { Description = "Folder to write the images to.", Required = true };
         var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
         var device = new Option<string>("--device") { Description = "Where ONNX Runtime runs: cpu or cuda:N. Without the CUDA 13 and cuDNN 9 libraries, one warning names the missing one and the render runs on CPU.", DefaultValueFactory = _ => "cpu" };
         var loop = new Option<RenderLoop>("--loop") { Description = "Where feature visualization keeps its image, gradients and optimizer state between steps: auto (device under CUDA, host on CPU), host or device.", DefaultValueFactory = _ => RenderLoop.Auto };
         var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
         {
-            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, image, dataset, top, family, output, manifest, device, loop,
+            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, noReluRedirect, image, dataset, top, family, output, manifest, device, loop,
         };
         command.SetAction(parsed =>
         {
@@ -62,6 +63,7 @@ internal static class RenderCommand
                 Seed = parsed.GetValue(seed),
                 Fourier = !parsed.GetValue(pixels),
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
+                ReluRedirect = !parsed.GetValue(noReluRedirect),
             };
             var chosenLens = FarmLenses.Get(parsed.GetValue(lens)!);
             var settings = new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) };
@@ -145,7 +147,7 @@ internal static class RenderCommand
                 transformDraws = Renderer.RobustnessDraws,
                 spatialMaximum = maxima[index][render.Unit],
                 ratioToTopDatasetExample = ratio,
-                options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none", batch = batch == AutoBatch ? "auto" : (object)batch },
+                options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, options.ReluRedirect, transforms = options.Transforms is null ? "standard" : "none", batch = batch == AutoBatch ? "auto" : (object)batch },
             }, ModelManifest.JsonOptions));
             table.AddRow(render.Unit.ToString(CultureInfo.InvariantCulture), render.Index.ToString(CultureInfo.InvariantCulture),
                 render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture),

@@ -23,6 +23,7 @@ const OPTION_TEXT = {
   top: (o) => `top ${o.top}`,
   dataset: (o) => `of dataset ${o.dataset}`,
   family: (o) => `${o.family} stimuli`,
+  reluRedirect: (o) => (o.reluRedirect === false ? 'true gradient from the first step' : null),
 };
 
 /** The options that shaped this lens: those the registry says it reads (the farm resets the others). */

@@ -19,7 +19,7 @@ internal sealed class FeatureVisualizationLens(LensKind lens, FeatureObjective o
     public FeatureObjective Objective => objective;
 
     public static RenderOptions Options(LensOptions o) =>
-        new() { Steps = o.Steps, Size = o.Size, Seed = o.Seed, Fourier = o.Fourier, Transforms = o.Transforms ? null : TransformPipeline.None };
+        new() { Steps = o.Steps, Size = o.Size, Seed = o.Seed, Fourier = o.Fourier, Transforms = o.Transforms ? null : TransformPipeline.None, ReluRedirect = o.ReluRedirect };
 
     public Task<IReadOnlyList<RenderedLens>> RenderAsync(LensRender render)
     {

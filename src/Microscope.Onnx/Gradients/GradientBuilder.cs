@@ -13,7 +13,12 @@ public delegate IReadOnlyDictionary<string, long[]> ShapeProbe(ModelProto model,
 /// <param name="LayerTensor">The ONNX tensor of the target layer.</param>
 /// <param name="Terms">The objective terms the graph computes (each adds its parameter inputs).</param>
 /// <param name="IncludeActivations">Also output the layer's activations.</param>
-public sealed record GradientRequest(string LayerTensor, ObjectiveTerms Terms = ObjectiveTerms.Linear, bool IncludeActivations = false);
+/// <param name="ReluRedirect">
+/// Give the graph the scalar input <see cref="ObjectiveNames.ReluRedirect"/>, which switches Relu and
+/// Clip between Lucid's redirected gradient and the true one, so that one graph serves both phases
+/// of a feature visualization.
+/// </param>
+public sealed record GradientRequest(string LayerTensor, ObjectiveTerms Terms = ObjectiveTerms.Linear, bool IncludeActivations = false, bool ReluRedirect = false);
 
 /// <summary>A built gradient graph and what a caller needs to feed it.</summary>
 /// <param name="Model">Inputs: image (N×3×H×W, RGB in [0, 1]) and the objective's parameters; outputs: objective (N) and image_grad (N×3×H×W).</param>
@@ -153,7 +158,7 @@ public static class GradientBuilder
 
         var built = NewModel(upgraded, [.. kept, .. objectiveNodes], request, elementType, includeObjective: true, layerShape);
         built.Graph.Initializer.Add(objectiveInitializers);
-        var context = new GradientContext(new OnnxGraph(built), active, shapes, elementType);
+        var context = new GradientContext(new OnnxGraph(built), active, shapes, elementType) { ReluRedirect = request.ReluRedirect ? ObjectiveNames.ReluRedirect : null };
 
         // 5. Reverse pass, seeded with d(Σ objective)/d(objective) = 1.
         context.Accumulate(ObjectiveNames.Objective, context.OnesLike(ObjectiveNames.Objective));
@@ -221,6 +226,11 @@ public static class GradientBuilder
             if (request.Terms.HasFlag(ObjectiveTerms.Diversity))
             {
                 graph.Input.Add(TensorInfo(ObjectiveNames.DiversityWeight, elementType));
+            }
+
+            if (request.ReluRedirect)
+            {
+                graph.Input.Add(TensorInfo(ObjectiveNames.ReluRedirect, elementType));
             }
 
             graph.Output.Add(TensorInfo(ObjectiveNames.Objective, elementType, "batch"));

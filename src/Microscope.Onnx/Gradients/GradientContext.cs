@@ -28,6 +28,9 @@ public sealed class GradientContext
 
     public OnnxGraph Forward { get; }
 
+    /// <summary>The graph's redirect switch (a scalar input), or null when it was built without one.</summary>
+    public string? ReluRedirect { get; init; }
+
     /// <summary>The float type of the image and of every gradient (float, or double in tests).</summary>
     public DataType ElementType { get; }
 

@@ -37,6 +37,12 @@ public static class ObjectiveNames
     public const string Weights = "objective_weights";
     public const string L2Weight = "l2_weight";
     public const string DiversityWeight = "diversity_weight";
+
+    /// <summary>
+    /// The scalar switch of a graph built with <see cref="GradientRequest.ReluRedirect"/>: above 0,
+    /// Relu and Clip pass Lucid's redirected gradient; 0, the true one (see Rules/Activations.cs).
+    /// </summary>
+    public const string ReluRedirect = "relu_redirect";
     public const string Objective = "objective";
     public const string ImageGradient = "image_grad";
     public const string Activations = "activations";

@@ -61,6 +61,7 @@ public static class ResidentRenderer
             {
                 cancellation.ThrowIfCancellationRequested();
                 run.Feed(transforms.Sample(random, size, size), size, network);
+                run.SetReluRedirect(Renderer.Redirects(options, step));
                 var t = step + 1;
                 run.SetAdam(options.LearningRate / (1 - Math.Pow(ResidentGraph.Beta1, t)), 1 / (1 - Math.Pow(ResidentGraph.Beta2, t)));
                 var (objective, next) = run.Step(state, spare);
@@ -139,6 +140,10 @@ public static class ResidentRenderer
 
             Host(ResidentNames.StepSize, new float[1], []);
             Host(ResidentNames.VarianceScale, new float[1], []);
+            if (graph.Model.Graph.Input.Any(i => i.Name == ObjectiveNames.ReluRedirect))
+            {
+                Host(ObjectiveNames.ReluRedirect, new float[1], []);
+            }
             for (var i = 0; i < graph.Stages.Count; i++)
             {
                 if (graph.Stages[i] is CropStage)
@@ -223,6 +228,15 @@ public static class ResidentRenderer
                         (offset, canvas) = (0, outSize);
                         break;
                 }
+            }
+        }
+
+        /// <summary>Switches the graph's Relu and Clip rules to Lucid's redirected gradient or back (a graph without the switch ignores it).</summary>
+        public void SetReluRedirect(bool on)
+        {
+            if (hostBuffers.TryGetValue(ObjectiveNames.ReluRedirect, out var buffer))
+            {
+                ((float[])buffer)[0] = on ? 1 : 0;
             }
         }
 

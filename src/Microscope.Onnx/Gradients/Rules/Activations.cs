@@ -7,6 +7,14 @@ namespace Microscope.Onnx.Gradients.Rules;
 // Clip: the gradient passes where min <= x <= max (bounds included, as PyTorch's clamp).
 // HardSigmoid, HardSwish: the linear piece is taken only strictly inside its interval.
 // Abs: derivative 0 at 0.
+//
+// Lucid's redirected gradient (graphs built with GradientRequest.ReluRedirect, switched on by their
+// relu_redirect input): a unit that the start image leaves at zero passes no gradient through its
+// Relu, so its feature visualization never starts. While the switch is on, Relu and Clip pass the
+// incoming gradient where x lies outside their range too, unless it would push x further out (we
+// climb, so x moves along +dY: below the range dY < 0 is blocked, above it dY > 0), and only for
+// the batch entries (first axis) through which the true gradient passes nothing at all. Feature
+// visualization switches it on for its first steps and then climbs the true gradient.
 
 /// <summary>
 /// Relu: dX = dY where y &gt; 0, else 0. The mask is read from the output (y &gt; 0 exactly when x &gt; 0),
@@ -21,7 +29,9 @@ public sealed class ReluRule : IGradientRule
     {
         var y = node.Output[0];
         var gradient = c.OutputGradient(node)!;
-        c.Accumulate(node.Input[0], c.Emit("Where", [c.Emit("Greater", [y, c.Scalar(0)]), gradient, c.Scalar(0)]));
+        var passes = c.Emit("Greater", [y, c.Scalar(0)]);
+        var exact = c.Emit("Where", [passes, gradient, c.Scalar(0)]);
+        c.Accumulate(node.Input[0], Redirect.Apply(c, exact, gradient, c.Rank(y), below: c.Emit("Not", [passes]), above: null));
     }
 }
 
@@ -55,28 +65,57 @@ public sealed class EluRule : UnaryRule
         c.Emit("Where", [c.Emit("Greater", [y, c.Scalar(0)]), c.Scalar(1), c.Add(y, c.Scalar(node.Float("alpha", 1f)))]);
 }
 
-/// <summary>Clip (min and max as optional inputs): f' = 1 where min &lt;= x &lt;= max.</summary>
-public sealed class ClipRule : UnaryRule
+/// <summary>Clip (min and max as optional inputs): f' = 1 where min &lt;= x &lt;= max (Relu6 exports as Clip(0, 6)).</summary>
+public sealed class ClipRule : IGradientRule
 {
-    public override IReadOnlyList<string> OpTypes { get; } = ["Clip"];
+    public IReadOnlyList<string> OpTypes { get; } = ["Clip"];
 
-    protected override string Derivative(NodeProto node, string x, string y, GradientContext c)
+    public void Backward(NodeProto node, GradientContext c)
     {
-        string? mask = null;
+        var x = node.Input[0];
+        var gradient = c.OutputGradient(node)!;
         var min = node.InputOrEmpty(1);
         var max = node.InputOrEmpty(2);
-        if (min.Length > 0)
+        var below = min.Length > 0 ? c.Emit("Less", [x, min]) : null;
+        var above = max.Length > 0 ? c.Emit("Greater", [x, max]) : null;
+        var outside = below is null ? above : above is null ? below : c.Emit("Or", [below, above]);
+        if (outside is null)
         {
-            mask = c.Emit("GreaterOrEqual", [x, min]);
+            c.Accumulate(x, gradient);
+            return;
         }
 
-        if (max.Length > 0)
+        var exact = c.Emit("Where", [outside, c.Scalar(0), gradient]);
+        c.Accumulate(x, Redirect.Apply(c, exact, gradient, c.Rank(x), below, above));
+    }
+}
+
+/// <summary>Lucid's redirected gradient for Relu and Clip (the convention is written at the top of this file).</summary>
+internal static class Redirect
+{
+    /// <param name="exact">dX with the true derivative.</param>
+    /// <param name="gradient">dY.</param>
+    /// <param name="rank">The tensors' rank.</param>
+    /// <param name="below">Where x lies below the range, or null when it has no lower bound.</param>
+    /// <param name="above">Where x lies above it, or null.</param>
+    /// <returns><paramref name="exact"/>, or the redirected gradient where the graph's switch is on and the batch entry gets nothing through.</returns>
+    public static string Apply(GradientContext c, string exact, string gradient, int rank, string? below, string? above)
+    {
+        if (c.ReluRedirect is not { } redirect)
         {
-            var upper = c.Emit("LessOrEqual", [x, max]);
-            mask = mask is null ? upper : c.Emit("And", [mask, upper]);
+            return exact;
         }
 
-        return mask is null ? c.OnesLike(x) : c.Mask(mask);
+        var zero = c.Scalar(0);
+        var downward = below is null ? null : c.Emit("And", [below, c.Emit("Less", [gradient, zero])]);
+        var upward = above is null ? null : c.Emit("And", [above, c.Emit("Greater", [gradient, zero])]);
+        var outward = downward is null ? upward! : upward is null ? downward : c.Emit("Or", [downward, upward]);
+        var redirected = c.Emit("Where", [outward, zero, gradient]);
+
+        long[] entry = rank > 1 ? [.. Enumerable.Range(1, rank - 1).Select(i => (long)i)] : [];
+        var nothing = c.Emit("Equal", [c.ReduceSum(c.Emit("Abs", [exact]), entry, keepDims: true), zero]);
+        var on = c.Emit("And", [nothing, c.Emit("Greater", [redirect, zero])]);
+        return c.Emit("Where", [on, redirected, exact]);
     }
 }
 
