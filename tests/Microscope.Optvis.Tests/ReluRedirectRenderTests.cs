@@ -40,8 +40,8 @@ public sealed class ReluRedirectRenderTests
     {
         var (vision, layer) = DeadAtTheStart();
 
-        var redirected = FeatureVisualization.Render(vision, layer, [0], "featurevis", Quick, 1, Host).Single();
-        var blank = FeatureVisualization.Render(vision, layer, [0], "featurevis", Quick with { ReluRedirect = false }, 1, Host).Single();
+        var redirected = FeatureVisualization.Render(vision, layer, [0], FeatureObjective.Channel, Quick, 1, Host).Single();
+        var blank = FeatureVisualization.Render(vision, layer, [0], FeatureObjective.Channel, Quick with { ReluRedirect = false }, 1, Host).Single();
 
         Assert.Equal(0, redirected.StartObjective);
         Assert.Equal(0, blank.StartObjective);
@@ -56,8 +56,8 @@ public sealed class ReluRedirectRenderTests
     {
         var (vision, layer) = DeadAtTheStart();
 
-        var redirected = FeatureVisualization.Render(vision, layer, [1], "featurevis", Quick, 1, Host).Single();
-        var exact = FeatureVisualization.Render(vision, layer, [1], "featurevis", Quick with { ReluRedirect = false }, 1, Host).Single();
+        var redirected = FeatureVisualization.Render(vision, layer, [1], FeatureObjective.Channel, Quick, 1, Host).Single();
+        var exact = FeatureVisualization.Render(vision, layer, [1], FeatureObjective.Channel, Quick with { ReluRedirect = false }, 1, Host).Single();
 
         Assert.Equal(exact.Image, redirected.Image);
     }
