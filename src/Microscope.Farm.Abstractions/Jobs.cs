@@ -83,7 +83,7 @@ public sealed record JobStatus(
     [property: Id(11)] long Retries,
     [property: Id(12)] long LeaseExpirations)
 {
-    public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
+    public bool IsFinished => State.IsFinished();
 }
 
 /// <summary>What a work item does.</summary>

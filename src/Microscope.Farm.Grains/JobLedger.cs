@@ -79,7 +79,7 @@ public sealed class JobLedger
 
     public bool IsCreated => Spec is not null;
 
-    public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
+    public bool IsFinished => State.IsFinished();
 
     /// <summary>Starts the ledger of a new job.</summary>
     public void Create(string id, JobSpec spec, string modelVersion, IReadOnlyList<WorkItem> items, DateTimeOffset now, string? traceParent)

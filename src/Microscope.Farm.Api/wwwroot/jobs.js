@@ -18,7 +18,7 @@ function job(j) {
       h('dt', {}, 'Rendering'), h('dd', {}, count(c.running)),
       h('dt', {}, 'Waiting'), h('dd', {}, count(c.waiting)),
       h('dt', {}, 'Failed'), h('dd', {}, count(c.failed)),
-      h('dt', {}, 'ETA'), h('dd', {}, ['Completed', 'Failed', 'Cancelled'].includes(j.state) ? '–' : duration(j.etaSeconds)),
+      h('dt', {}, 'ETA'), h('dd', {}, j.isFinished ? '–' : duration(j.etaSeconds)),
       h('dt', {}, 'Renders'), h('dd', {}, `${count(j.renders)} (${count(j.retries)} retries, ${count(j.leaseExpirations)} lapsed leases)`),
       h('dt', {}, 'Submitted'), h('dd', {}, when(j.submittedAt)),
       h('dt', {}, 'Finished'), h('dd', {}, when(j.finishedAt))),
@@ -93,7 +93,7 @@ export async function jobs({ signal }) {
     list.replaceChildren(...(all.length ? all.map(job) : [h('li', {}, 'No jobs yet.')]));
   };
   fill(await api('/api/jobs', signal));
-  const isRunning = (all) => all.some((j) => !['Completed', 'Failed', 'Cancelled'].includes(j.state));
+  const isRunning = (all) => all.some((j) => !j.isFinished);
   let following = false;
   const follow = async () => {
     if (following) return;
