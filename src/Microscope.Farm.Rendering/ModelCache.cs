@@ -16,7 +16,14 @@ public sealed record LoadedModel(string Id, string Version, ModelManifest Manife
     public Layer Layer(string id) => Catalog.Find(id);
 
     /// <summary>The side the model is fed for forward lenses (dataset examples, tuning curves).</summary>
-    public int ForwardSize => Vision.Spec.RenderSize ?? Math.Max(Vision.Spec.Height, Vision.Spec.Width);
+    public int ForwardSize => Vision.Spec.ForwardSize;
+
+    /// <summary>The model of <paramref name="manifest"/> composed with its preprocessing and cataloged with <paramref name="sessions"/>: what render silos and the CLI render from.</summary>
+    public static LoadedModel Load(string id, string version, ModelManifest manifest, SessionFactory sessions)
+    {
+        var vision = OrganismRegistry.Compose(manifest);
+        return new LoadedModel(id, version, manifest, vision, LayerCatalogBuilder.Build(manifest, vision, sessions), sessions);
+    }
 }
 
 /// <summary>
@@ -95,10 +102,9 @@ public sealed class ModelCache(ILensStore store, string folder, SessionSettings 
     {
         var local = await downloader.FetchAsync(model, version);
         var manifest = ModelManifest.Load(Path.Combine(local, ModelPackages.ManifestFile));
-        var vision = OrganismRegistry.Compose(manifest);
-        var catalog = LayerCatalogBuilder.Build(manifest, vision, factory);
-        logger.LogInformation("Loaded model {Model} version {Version} from {Folder} ({Layers} layers)", model, version, local, catalog.Layers.Count);
-        return new LoadedModel(model, version, manifest, vision, catalog, factory);
+        var loaded = LoadedModel.Load(model, version, manifest, factory);
+        logger.LogInformation("Loaded model {Model} version {Version} from {Folder} ({Layers} layers)", model, version, local, loaded.Catalog.Layers.Count);
+        return loaded;
     }
 
     private sealed class Entry(Task<LoadedModel> load)

@@ -132,7 +132,7 @@ public static class ModelPackages
         var all = FarmLenses.All.Select(l => l.Name).ToList();
         var forward = FarmLenses.All.Where(l => !l.NeedsGradients).Select(l => l.Name).ToList();
         var deepest = catalog.Layers[^1];
-        var size = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        var size = vision.Spec.ForwardSize;
         try
         {
             GradientBuilder.Build(vision.Model, size, size, new GradientRequest(deepest.Tensor), ShapeProbes.OnCpu(size, size), deepest.Id);

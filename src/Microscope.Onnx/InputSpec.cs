@@ -48,6 +48,13 @@ public sealed record InputSpec
     [JsonIgnore]
     public int Width => Size[1];
 
+    /// <summary>
+    /// The square side the model is fed by the forward lenses (dataset examples, tuning curves) and
+    /// the receptive fields: the render size where the manifest gives one, else the input's larger side.
+    /// </summary>
+    [JsonIgnore]
+    public int ForwardSize => RenderSize ?? Math.Max(Height, Width);
+
     /// <summary>Checks the spec itself; <paramref name="source"/> names it in errors.</summary>
     public void Validate(string source)
     {

@@ -54,7 +54,7 @@ internal static class GradcheckCommand
             throw new ModelFormatException($"--size {size} is out of range (8 to 4096 pixels).");
         }
 
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath);
+        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath);
         var layer = catalog.Find(layerId);
         var (height, width) = (size, size);
 

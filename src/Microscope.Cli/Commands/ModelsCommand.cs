@@ -43,7 +43,7 @@ internal static class ModelsCommand
         var command = new Command("inspect", "List every layer that can be looked at: id, op, shape (C×H×W or K) and units.") { model, json, manifest };
         command.SetAction(parsed =>
         {
-            var catalog = LoadedModel.Load(parsed.GetValue(model)!, parsed.GetValue(manifest)).Catalog;
+            var catalog = LocalModels.Load(parsed.GetValue(model)!, parsed.GetValue(manifest)).Catalog;
             if (parsed.GetValue(json))
             {
                 context.Output.WriteLine(JsonSerializer.Serialize(catalog, ModelManifest.JsonOptions));

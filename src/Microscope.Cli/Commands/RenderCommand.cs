@@ -87,7 +87,7 @@ internal static class RenderCommand
     private static int Run(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, FeatureObjective objective, RenderOptions options, int batch, string output)
     {
         Validate(options, batch);
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
+        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var chosen = ParseUnits(unit, unitList, layer);
         var folder = Path.Combine(output, manifest.Id, layer.Id);
@@ -125,7 +125,7 @@ internal static class RenderCommand
 
         // Where this layer's dataset examples were written before, each render is compared with its
         // unit's top example: the unit's spatial maximum on the render over its maximum there.
-        var exampleSize = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        var exampleSize = vision.Spec.ForwardSize;
         var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], options.Size, exampleSize, sessions);
         var table = new Table().AddColumns("unit", "image", "objective before", "objective after", $"after, {Renderer.RobustnessDraws} random transforms", "vs top dataset example", "file");
         foreach (var (render, index) in renders.Select((r, i) => (r, i)))
@@ -169,7 +169,7 @@ internal static class RenderCommand
     {
         var lens = kind.Name;
         Validate(options, 1);
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
+        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var size = Math.Max(options.Size, vision.Spec.RenderSize ?? 0);
         var seed = seedPath is null ? null : SeedImages.Load(seedPath, size);
@@ -217,11 +217,11 @@ internal static class RenderCommand
             throw new ModelFormatException("--top must be 1 to 1000.");
         }
 
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
+        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var chosen = unit is null && string.IsNullOrWhiteSpace(unitList) ? [.. Enumerable.Range(0, layer.Units)] : ParseUnits(unit, unitList, layer);
         var files = DatasetScanner.Files(dataset);
-        var size = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        var size = vision.Spec.ForwardSize;
         DatasetScan scan = null!;
         context.Console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -269,11 +269,11 @@ internal static class RenderCommand
 
     private static int RunTuning(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string familyName, string output)
     {
-        var (manifest, vision, catalog, sessions) = LoadedModel.Load(modelArgument, manifestPath, settings, context);
+        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
         var layer = catalog.Find(layerId);
         var chosen = ParseUnits(unit, unitList, layer);
         var family = StimulusFamily.Get(familyName);
-        var size = vision.Spec.RenderSize ?? Math.Max(vision.Spec.Height, vision.Spec.Width);
+        var size = vision.Spec.ForwardSize;
         IReadOnlyList<TuningCurve> curves = [];
         context.Console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
