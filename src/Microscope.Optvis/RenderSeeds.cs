@@ -17,6 +17,13 @@ public static class RenderSeeds
     /// <summary>The source of the per-step transform draws (one draw per step, shared by the batch).</summary>
     public static Random Transforms(int seed) => new(Mix(seed, int.MinValue));
 
+    /// <summary>
+    /// The source of the robustness check's transform draws, apart from the optimization's so that
+    /// the check sees draws the image was not optimized on. The formula predates the others and is
+    /// kept: every stored objectiveUnderTransforms figure was drawn from it.
+    /// </summary>
+    public static Random Robustness(int seed) => new(unchecked(seed * 7919) + 17);
+
     /// <summary>SplitMix64's finalizer over the pair: stable across processes and platforms (unlike HashCode).</summary>
     private static int Mix(int a, int b)
     {

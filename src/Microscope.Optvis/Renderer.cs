@@ -109,18 +109,7 @@ public static class Renderer
         parameterization.Image(images);
         var final = Evaluate(run, images, batch, size, network);
 
-        // Robustness: the objective under fresh random draws of the transforms, from their own seed.
-        var robustness = new double[batch];
-        var check = new Random(unchecked(options.Seed * 7919) + 17);
-        for (var draw = 0; draw < RobustnessDraws; draw++)
-        {
-            var objective = Evaluate(run, images, batch, size, network, transforms.Sample(check, size, size));
-            for (var n = 0; n < batch; n++)
-            {
-                robustness[n] += objective[n] / RobustnessDraws;
-            }
-        }
-
+        var robustness = Robustness(batch, options.Seed, transforms, size, steps => Evaluate(run, images, batch, size, network, steps));
         return new RenderResult(images, batch, size, start, final, robustness);
     }
 
@@ -140,6 +129,26 @@ public static class Renderer
 
     /// <summary>How many random transform draws the robustness figure averages.</summary>
     public const int RobustnessDraws = 16;
+
+    /// <summary>
+    /// Robustness, for both render loops: each image's mean objective over <see cref="RobustnessDraws"/>
+    /// fresh random draws of the transforms (<see cref="RenderSeeds.Robustness"/>), each draw evaluated by <paramref name="evaluate"/>.
+    /// </summary>
+    internal static double[] Robustness(int batch, int seed, TransformPipeline transforms, int size, Func<IReadOnlyList<ITransformStep>, double[]> evaluate)
+    {
+        var robustness = new double[batch];
+        var check = RenderSeeds.Robustness(seed);
+        for (var draw = 0; draw < RobustnessDraws; draw++)
+        {
+            var objective = evaluate(transforms.Sample(check, size, size));
+            for (var n = 0; n < batch; n++)
+            {
+                robustness[n] += objective[n] / RobustnessDraws;
+            }
+        }
+
+        return robustness;
+    }
 
     /// <summary>Steps that climb Lucid's redirected ReLU gradient before the true one (Lucid's 16).</summary>
     public const int ReluRedirectSteps = 16;

@@ -73,18 +73,11 @@ public static class ResidentRenderer
             run.FeedIdentity(size, network);
             var final = run.Evaluate(state, images);
 
-            // Robustness: the objective under fresh random draws of the transforms, from their own seed.
-            var robustness = new double[batch];
-            var check = new Random(unchecked(options.Seed * 7919) + 17);
-            for (var draw = 0; draw < Renderer.RobustnessDraws; draw++)
+            var robustness = Renderer.Robustness(batch, options.Seed, transforms, size, steps =>
             {
-                run.Feed(transforms.Sample(check, size, size), size, network);
-                var objective = run.Evaluate(state);
-                for (var n = 0; n < batch; n++)
-                {
-                    robustness[n] += objective[n] / Renderer.RobustnessDraws;
-                }
-            }
+                run.Feed(steps, size, network);
+                return run.Evaluate(state);
+            });
 
             return new RenderResult(images, batch, size, start, final, robustness);
         }
