@@ -29,20 +29,20 @@ internal static class RenderCommand
             DefaultValueFactory = _ => FarmLenses.FeatureVis.Name,
         };
         lens.AcceptOnlyFromAmong([.. FarmLenses.All.Select(l => l.Name)]);
-        var family = new Option<string>("--family") { Description = "Stimulus family for tuning: lines, edges, curves, gratings or hue.", DefaultValueFactory = _ => "lines" };
+        var family = new Option<string>("--family") { Description = "Stimulus family for tuning: lines, edges, curves, gratings or hue.", DefaultValueFactory = _ => LensOptions.Default.Family };
         family.AcceptOnlyFromAmong([.. StimulusFamily.Names]);
         var dataset = new Option<string?>("--dataset") { Description = "Folder of images (searched recursively) for dataset-examples." };
-        var top = new Option<int>("--top") { Description = "How many top and bottom images dataset-examples keeps per unit.", DefaultValueFactory = _ => 16 };
+        var top = new Option<int>("--top") { Description = "How many top and bottom images dataset-examples keeps per unit.", DefaultValueFactory = _ => LensOptions.Default.Top };
         var steps = new Option<int?>("--steps") { Description = "Optimization steps: 512 by default (OpenAI Microscope used 4096); for deepdream, steps per octave (20)." };
         var image = new Option<string?>("--image") { Description = "Seed image for deepdream and caricature (JPEG, PNG, WebP); default: a built-in drawing." };
-        var size = new Option<int>("--size") { Description = "Image size in pixels.", DefaultValueFactory = _ => 128 };
+        var size = new Option<int>("--size") { Description = "Image size in pixels.", DefaultValueFactory = _ => LensOptions.Default.Size };
         var batch = new Option<int>("--batch")
         {
             Description = "Units rendered together in one pass (images per unit for diversity; images per forward pass for dataset-examples), or auto: as many units as fit the device's free memory, as render silos size their passes (4 images per unit for diversity, 16 for dataset-examples). A unit's picture is the same in any pass.",
             DefaultValueFactory = _ => 8,
             CustomParser = ParseBatch,
         };
-        var seed = new Option<int>("--seed") { Description = "Seed of the initial image and the transforms.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the initial image and the transforms.", DefaultValueFactory = _ => LensOptions.Default.Seed };
         var pixels = new Option<bool>("--pixels") { Description = "Optimize plain pixels instead of the Fourier parameterization." };
         var noTransforms = new Option<bool>("--no-transforms") { Description = "Switch off transformation robustness." };
         var noReluRedirect = new Option<bool>("--no-relu-redirect") { Description = "Climb the true gradient from the first step (by default feature visualization climbs Lucid's redirected ReLU gradient for 16 steps, so that units the start image leaves dead still render)." };
@@ -58,7 +58,7 @@ internal static class RenderCommand
         {
             var options = new RenderOptions
             {
-                Steps = parsed.GetValue(steps) ?? (FarmLenses.Get(parsed.GetValue(lens)!) == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : 512),
+                Steps = parsed.GetValue(steps) ?? (FarmLenses.Get(parsed.GetValue(lens)!) == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : LensOptions.Default.Steps),
                 Size = parsed.GetValue(size),
                 Seed = parsed.GetValue(seed),
                 Fourier = !parsed.GetValue(pixels),
@@ -74,7 +74,7 @@ internal static class RenderCommand
 
             if (chosenLens == FarmLenses.DatasetExamples)
             {
-                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch) is var b && b == AutoBatch ? 16 : b, parsed.GetValue(output)!);
+                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch) is var b && b == AutoBatch ? new RenderEngineOptions().ScanBatch : b, parsed.GetValue(output)!);
             }
 
             return chosenLens.Scope == LensScope.Layer
@@ -96,7 +96,7 @@ internal static class RenderCommand
         // auto: the farm's sizing, for one slot on this device; otherwise the fixed pass size asked for.
         var diversity = objective.Diversity;
         var sizer = batch == AutoBatch ? new BatchSizer(DeviceMemory.Default, sessions.Settings, new BatchSizing()) : null;
-        var requested = batch == AutoBatch ? (diversity ? 4 : chosen.Count) : batch;
+        var requested = batch == AutoBatch ? (diversity ? LensOptions.Default.DiversityImages : chosen.Count) : batch;
         int ImagesPerPass(RenderMemory estimate)
         {
             if (sizer is null)
@@ -110,18 +110,15 @@ internal static class RenderCommand
         }
 
         IReadOnlyList<UnitRender> renders = [];
-        context.Console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
+        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", 1, task =>
+        {
+            renders = FeatureVisualization.Render(vision, layer, chosen, objective, options, ImagesPerPass, sessions, new Reporter(done =>
             {
-                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", maxValue: 1);
-                renders = FeatureVisualization.Render(vision, layer, chosen, objective, options, ImagesPerPass, sessions, new Reporter(done =>
-                {
-                    task.MaxValue = done.Total;
-                    task.Value = done.Done;
-                    task.Description = $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}, objective {done.MeanObjective.ToString("F2", CultureInfo.InvariantCulture)}";
-                }));
-            });
+                task.MaxValue = done.Total;
+                task.Value = done.Done;
+                task.Description = $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}, objective {done.MeanObjective.ToString("F2", CultureInfo.InvariantCulture)}";
+            }));
+        });
 
         // Where this layer's dataset examples were written before, each render is compared with its
         // unit's top example: the unit's spatial maximum on the render over its maximum there.
@@ -178,26 +175,23 @@ internal static class RenderCommand
 
         float[] picture = [];
         var pictureSize = size;
-        context.Console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
+        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", 1, task =>
+        {
+            var reporter = new StepReporter(p =>
             {
-                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", maxValue: 1);
-                var reporter = new StepReporter(p =>
-                {
-                    task.MaxValue = p.Steps;
-                    task.Value = p.Step;
-                });
-                if (kind == FarmLenses.DeepDream)
-                {
-                    picture = LayerLenses.DeepDream(vision, layer, seed, size, new DreamOptions { StepsPerOctave = options.Steps, Seed = options.Seed }, sessions, reporter);
-                }
-                else
-                {
-                    picture = LayerLenses.Caricature(vision, layer, seedPath, options, sessions, reporter).Images;
-                    pictureSize = options.Size;
-                }
+                task.MaxValue = p.Steps;
+                task.Value = p.Step;
             });
+            if (kind == FarmLenses.DeepDream)
+            {
+                picture = LayerLenses.DeepDream(vision, layer, seed, size, new DreamOptions { StepsPerOctave = options.Steps, Seed = options.Seed }, sessions, reporter);
+            }
+            else
+            {
+                picture = LayerLenses.Caricature(vision, layer, seedPath, options, sessions, reporter).Images;
+                pictureSize = options.Size;
+            }
+        });
 
         var path = Path.Combine(folder, $"{lens}.png");
         WriteAtomically(path, Png.Encode(picture, pictureSize, pictureSize));
@@ -223,13 +217,10 @@ internal static class RenderCommand
         var files = DatasetScanner.Files(dataset);
         var size = vision.Spec.ForwardSize;
         DatasetScan scan = null!;
-        context.Console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
-            {
-                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} dataset examples, {files.Count} images", maxValue: Math.Max(1, files.Count));
-                scan = DatasetScanner.Scan(vision, [layer], dataset, files, size, top, batch, sessions, new ScanReporter(p => task.Value = p.Done));
-            });
+        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} dataset examples, {files.Count} images", Math.Max(1, files.Count), task =>
+        {
+            scan = DatasetScanner.Scan(vision, [layer], dataset, files, size, top, batch, sessions, new ScanReporter(p => task.Value = p.Done));
+        });
 
         var folder = Path.Combine(output, manifest.Id, layer.Id);
         Directory.CreateDirectory(folder);
@@ -275,13 +266,10 @@ internal static class RenderCommand
         var family = StimulusFamily.Get(familyName);
         var size = vision.Spec.ForwardSize;
         IReadOnlyList<TuningCurve> curves = [];
-        context.Console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
-            {
-                var task = progress.AddTask($"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} tuning to {family.Name}", maxValue: family.Points().Count);
-                curves = TuningCurves.Measure(vision, layer, chosen, family, size, sessions, progress: new ScanReporter(p => task.Value = p.Done));
-            });
+        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} tuning to {family.Name}", family.Points().Count, task =>
+        {
+            curves = TuningCurves.Measure(vision, layer, chosen, family, size, sessions, progress: new ScanReporter(p => task.Value = p.Done));
+        });
 
         var folder = Path.Combine(output, manifest.Id, layer.Id);
         Directory.CreateDirectory(folder);
@@ -323,6 +311,12 @@ internal static class RenderCommand
             throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256 or auto.");
         }
     }
+
+    /// <summary>Runs <paramref name="work"/> under one progress bar, with the columns every render shows.</summary>
+    private static void WithProgress(CliContext context, string description, double max, Action<ProgressTask> work) =>
+        context.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(progress => work(progress.AddTask(description, maxValue: max)));
 
     /// <summary>--batch auto, as parsed.</summary>
     private const int AutoBatch = 0;
