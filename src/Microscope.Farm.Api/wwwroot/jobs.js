@@ -49,8 +49,10 @@ function uploadForm(uploaded) {
     const headers = key.value ? { authorization: `Bearer ${key.value}` } : {};
     if (key.value) {
       sessionStorage.setItem(KEY, key.value);
-      // For private reads: images and JSON are then read with this key too (same site only; reads only).
-      document.cookie = `microscope-key=${encodeURIComponent(key.value)}; path=/; SameSite=Strict`;
+      // For private reads: images and JSON are then read with this key too (same site only; reads
+      // only; over HTTPS never sent in clear). Set by this script, so not HttpOnly: see docs/api.md.
+      const secure = location.protocol === 'https:' ? '; Secure' : '';
+      document.cookie = `microscope-key=${encodeURIComponent(key.value)}; path=/; SameSite=Strict${secure}`;
     }
     message.textContent = 'Uploading and checking the model…';
     try {
