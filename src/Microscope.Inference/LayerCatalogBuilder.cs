@@ -125,7 +125,8 @@ public static class LayerCatalogBuilder
                 Layout = layout.Axes,
                 ExtraTokens = (int)layout.ExtraTokens,
             });
-            for (var e = 0; e < view.ExtraTokens.Count; e++)
+            // An extra token is a constant until attention mixes the image into it: only then is it a layer.
+            for (var e = 0; e < view.ExtraTokens.Count && AfterAttention(graph, candidate.Tensor, roles); e++)
             {
                 var tokenId = Ids.Unique(view.ExtraTokens.Count == 1 ? id + ".cls" : $"{id}.token{e}", taken);
                 layers.Add(new Layer(tokenId, view.ExtraTokens[e], candidate.Node.OpType, candidate.Node.Name, [Narrow(layout.Units)])
@@ -156,6 +157,10 @@ public static class LayerCatalogBuilder
             Hidden = [.. notLayers.Select(g => new HiddenLayers(g.Key, g.Value.Count, [.. g.Value.Take(3)]))],
         };
     }
+
+    /// <summary>True when a product of two image-dependent tensors (attention) lies on the way from the image to <paramref name="tensor"/>.</summary>
+    private static bool AfterAttention(OnnxGraph graph, string tensor, IReadOnlyDictionary<string, AxisLabels> onPath) =>
+        graph.Ancestors([tensor]).Any(n => n.OpType is "MatMul" or "Einsum" or "Gemm" && n.Input.Count(onPath.ContainsKey) > 1);
 
     private static int Narrow(long size) =>
         size is > 0 and <= int.MaxValue ? (int)size : throw new ModelFormatException($"a layer axis of size {size} is out of range.");

@@ -39,7 +39,8 @@ public sealed class TransformerCatalogTests
         var rows = catalog.Layers.Select(Row).ToList();
 
         Assert.Equal("Conv 8×4×4 N,C,H,W", rows[0]);
-        Assert.Equal(["Concat 8×4×4 N,T,C", "Concat 8 N,T,C token0"], rows[1..3]);
+        // Before attention the class token is a constant, so it is no layer yet.
+        Assert.Equal(["Concat 8×4×4 N,T,C", "LayerNormalization 8×4×4 N,T,C", "Add 24×4×4 T,N,C"], rows[1..4]);
 
         // torchvision's MultiheadAttention: the output projection runs on tokens flattened into the batch, sequence first.
         var projection = catalog.Layers.Single(l => l.Op == "Gemm" && l.Token is null && l.Layout == "(T·N),C");

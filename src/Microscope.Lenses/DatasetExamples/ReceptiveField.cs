@@ -11,6 +11,15 @@ public sealed record ReceptiveField(double Size, double Jump, double Offset)
 {
     public static readonly ReceptiveField Pixel = new(1, 1, 0.5);
 
+    /// <summary>
+    /// True after attention (a product of two tensors that both depend on the image): every token
+    /// then sees the whole image, and the field says so rather than pretend to be its patch.
+    /// </summary>
+    public bool WholeImage { get; init; }
+
+    /// <summary>What the field is, in words: "a 16×16 px window" or "the whole image (after attention)".</summary>
+    public string Describe() => WholeImage ? "the whole image (after attention)" : $"a {Math.Round(Size)}×{Math.Round(Size)} px window";
+
     /// <summary>The square the unit sees, clipped to an image of <paramref name="size"/>² pixels: (left, top, side).</summary>
     public (int Left, int Top, int Side) Window(int x, int y, int size)
     {
@@ -26,7 +35,8 @@ public sealed record ReceptiveField(double Size, double Jump, double Offset)
     /// Computed from the graph (Araujo et al., 2019): through a window op of kernel k, stride s,
     /// dilation d and begin pad p, size grows by (k − 1)·d·jump, the jump multiplies by s and the
     /// centre moves by ((k − 1)·d/2 − p)·jump. Where paths join, the widest field wins. Element-wise
-    /// ops keep the field; a resize divides the jump by its scale.
+    /// ops keep the field; a resize divides the jump by its scale; attention (MatMul of two
+    /// image-dependent tensors) widens it to the whole image, and positions keep their patch's jump.
     /// </summary>
     public static ReceptiveField Of(OnnxGraph graph, string tensor, int inputSize)
     {
@@ -45,6 +55,7 @@ public sealed record ReceptiveField(double Size, double Jump, double Offset)
                 "Conv" or "MaxPool" or "AveragePool" or "LpPool" => Through(node, widest, graph),
                 "ConvTranspose" => widest with { Jump = widest.Jump / (node.Ints("strides")?.FirstOrDefault() ?? 1) },
                 "GlobalAveragePool" or "GlobalMaxPool" => new ReceptiveField(inputSize, inputSize, inputSize / 2.0),
+                "MatMul" or "Einsum" or "Gemm" when inputs.Count > 1 => widest with { Size = inputSize, WholeImage = true },
                 "Resize" or "Upsample" => widest with { Jump = widest.Jump / ResizeScale(node, graph) },
                 _ => widest,
             };
