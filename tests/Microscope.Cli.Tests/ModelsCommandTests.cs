@@ -61,6 +61,49 @@ public sealed class ModelsCommandTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_a_vision_transformer_shows_axes_class_tokens_and_what_it_hid()
+    {
+        var path = Path.Combine(folder, "vit.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(TinyTransformers.Vit()));
+
+        var run = CliRun.Of("models", "inspect", path);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("(T·N),C +1 token", run.Output);
+        Assert.Contains(".cls", run.Output);
+        Assert.Contains("N,T,C token 0", run.Output);
+        Assert.Contains("hidden: 6 tensors with a units axis split apart (attention heads)", run.Output);
+        Assert.Single(run.Output.Split('\n'), line => line.Contains("hidden:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Inspect_as_json_gives_each_layer_its_source_tensor_and_axes()
+    {
+        var path = Path.Combine(folder, "mlp.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(TinyTransformers.ChannelsLastMlp()));
+
+        var run = CliRun.Of("models", "inspect", path, "--json");
+
+        Assert.Equal(0, run.ExitCode);
+        using var json = JsonDocument.Parse(run.Output);
+        var gelu = json.RootElement.GetProperty("layers").EnumerateArray().Single(l => l.GetProperty("op").GetString() == "Mul");
+        Assert.Equal("N,H,W,C", gelu.GetProperty("layout").GetString());
+        Assert.Equal([16, 4, 4], gelu.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        Assert.NotEqual(gelu.GetProperty("tensor").GetString(), gelu.GetProperty("source").GetString());
+    }
+
+    [Fact]
+    public void Roles_stated_in_a_manifest_that_do_not_fit_are_bad_input()
+    {
+        var path = Path.Combine(folder, "vit.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(TinyTransformers.Vit()));
+        var manifest = Path.Combine(folder, "vit.manifest.json");
+        File.WriteAllText(manifest, """{ "id": "vit", "model": "vit.onnx", "input": { "size": [8, 8] }, "layers": { "roles": { "Gemm_78": "N,C" } } }""");
+
+        CliRun.Of("models", "inspect", path, "--manifest", manifest).AssertBadInput("roles 'N,C'", "does not match");
+    }
+
+    [Fact]
     public void Malformed_protobuf_is_bad_input()
     {
         var path = Path.Combine(folder, "bad.onnx");

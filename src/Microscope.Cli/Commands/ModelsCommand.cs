@@ -67,15 +67,22 @@ internal static class ModelsCommand
             console.MarkupLine($"[yellow]assumed:[/] {Markup.Escape(assumption)}");
         }
 
-        var table = new Table().AddColumns("#", "layer", "op", "shape", "units");
+        // The axes column shows how the model's own tensor holds the layer: N batch, C units, H×W
+        // positions, T tokens, (T·N) tokens flattened into the batch. Shapes are always C×H×W or K.
+        var table = new Table().AddColumns("#", "layer", "op", "shape", "units", "axes");
         table.Columns[0].RightAligned();
         table.Columns[4].RightAligned();
         var index = 0;
         foreach (var layer in catalog.Layers)
         {
-            table.AddRow((index++).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(layer.Id), layer.Op, layer.ShapeText, layer.Units.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var axes = layer.Token is { } token ? $"{layer.Layout} token {token}" : layer.ExtraTokens > 0 ? $"{layer.Layout} +{layer.ExtraTokens} token" : layer.Layout;
+            table.AddRow((index++).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(layer.Id), layer.Op, layer.ShapeText, layer.Units.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(axes));
         }
 
         console.Write(table);
+        foreach (var group in catalog.Hidden)
+        {
+            console.MarkupLine($"[grey]hidden:[/] {Markup.Escape(group.Describe())}");
+        }
     }
 }
