@@ -8,6 +8,10 @@ public sealed record LayerInfo(
     [property: Id(2)] IReadOnlyList<int> Shape,
     [property: Id(3)] int Index)
 {
+    /// <summary>How the model's own tensor holds the layer ("N,C,H,W", "N,H,W,C", "(T·N),C"); its <see cref="Shape"/> is always C×H×W or K.</summary>
+    [Id(4)]
+    public string Layout { get; init; } = "";
+
     public int Units => Shape[0];
 
     public bool IsSpatial => Shape.Count == 3;

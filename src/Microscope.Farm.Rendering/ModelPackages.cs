@@ -72,7 +72,7 @@ public static class ModelPackages
         var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
         var (lenses, notes) = OfferedLenses(vision, catalog);
         var info = new ModelInfo(manifest.Id, version, catalog.Title, catalog.Source,
-            [.. catalog.Layers.Select((l, i) => new LayerInfo(l.Id, l.Op, l.Shape, i))],
+            [.. catalog.Layers.Select((l, i) => new LayerInfo(l.Id, l.Op, l.Shape, i) { Layout = l.Token is null ? l.Layout : $"{l.Layout} token {l.Token}" })],
             LensPaths.ModelPrefix(manifest.Id, version), lenses, [.. manifest.Assumptions, .. notes], DateTimeOffset.UtcNow);
 
         // The manifest goes last: a package whose manifest exists is complete.

@@ -19,6 +19,15 @@ public sealed record Layer(string Id, string Tensor, string Op, string Node, int
     /// <summary>Tokens before the patch grid (a class token); each is also a layer of its own.</summary>
     public int ExtraTokens { get; init; }
 
+    /// <summary>
+    /// True when the model or the view writes out the positions' sizes (a ViT's token count, a
+    /// Swin's windows): the layer exists only at the catalog's input size, so lenses feed that size.
+    /// </summary>
+    public bool FixedSize { get; init; }
+
+    /// <summary>The network size lenses feed this layer: <paramref name="requested"/>, or the catalog's own size where the layer fixes it.</summary>
+    public int NetworkSize(Onnx.VisionGraph vision, int requested) => FixedSize ? vision.Spec.Height : requested;
+
     /// <summary>For a layer that is one extra token of <see cref="Source"/> (the class token): its index; else null.</summary>
     public int? Token { get; init; }
 

@@ -119,9 +119,11 @@ public static class LayerCatalogBuilder
             var view = LayerLayouts.View(candidate.Tensor, labels!, layout, $"{VisionGraph.ReservedPrefix}view/{id}/");
             viewNodes.AddRange(view.Nodes);
             viewConstants.AddRange(view.Constants);
+            var fixedSize = view.FixedSize || RolePropagation.FixesSize(graph, candidate.Tensor, roles);
             layers.Add(new Layer(id, view.Tensor, candidate.Node.OpType, candidate.Node.Name, [.. canonical[1..].Select(Narrow)])
             {
                 Source = candidate.Tensor,
+                FixedSize = fixedSize,
                 Layout = layout.Axes,
                 ExtraTokens = (int)layout.ExtraTokens,
             });
@@ -134,6 +136,7 @@ public static class LayerCatalogBuilder
                     Source = candidate.Tensor,
                     Layout = layout.Axes,
                     Token = e,
+                    FixedSize = fixedSize,
                 });
             }
         }

@@ -61,7 +61,7 @@ public static class FeatureVisualization
             Ids.ParseUnit(unit.ToString(System.Globalization.CultureInfo.InvariantCulture), layer.Id, layer.Units);
         }
 
-        var network = options.NetworkSize ?? vision.Spec.RenderSize ?? options.Size;
+        var network = layer.NetworkSize(vision, options.NetworkSize ?? vision.Spec.RenderSize ?? options.Size);
         var terms = objective.Diversity ? ObjectiveTerms.Linear | ObjectiveTerms.Diversity : ObjectiveTerms.Linear;
         var model = GradientBuilder.Build(vision.Model, network, network, new GradientRequest(layer.Tensor, terms, ReluRedirect: options.ReluRedirect), ShapeProbes.OnCpu(network, network), layer.Id);
         var settings = options with { NetworkSize = network };

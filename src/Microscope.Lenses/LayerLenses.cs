@@ -22,7 +22,7 @@ public static class LayerLenses
     /// <summary>A caricature of <paramref name="seedPath"/> (or the built-in seed) at <paramref name="layer"/>, rendered with <paramref name="options"/>.</summary>
     public static RenderResult Caricature(VisionGraph vision, Layer layer, string? seedPath, RenderOptions options, SessionFactory sessions, IProgress<RenderProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var network = options.NetworkSize ?? vision.Spec.RenderSize ?? options.Size;
+        var network = layer.NetworkSize(vision, options.NetworkSize ?? vision.Spec.RenderSize ?? options.Size);
         var seed = seedPath is null ? SeedImages.Default(network) : SeedImages.Load(seedPath, network);
         var model = GradientBuilder.Build(vision.Model, network, network, new GradientRequest(layer.Tensor, ObjectiveTerms.Linear | ObjectiveTerms.L2, IncludeActivations: true), ShapeProbes.OnCpu(network, network), layer.Id);
         double[] activations;

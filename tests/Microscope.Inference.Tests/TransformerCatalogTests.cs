@@ -163,6 +163,19 @@ public sealed class TransformerCatalogTests
     }
 
     [Fact]
+    public void Layers_whose_sizes_the_model_writes_out_are_fed_at_the_catalog_size()
+    {
+        // A transpose holds at any size; a ViT's token count and a Swin's windows are constants of the model.
+        Assert.All(Build(TinyTransformers.ChannelsLastMlp(), "mlp").Catalog.Layers, l => Assert.False(l.FixedSize, l.Id));
+        var vit = Build(TinyTransformers.Vit(), "vit").Catalog.Layers;
+        Assert.False(vit[0].FixedSize);
+        Assert.All(vit.Skip(1).SkipLast(1), l => Assert.True(l.FixedSize, l.Id));
+        var swin = Build(TinyTransformers.Swin(), "swin").Catalog.Layers;
+        Assert.Equal([false, false, true, true, true, true, true, true, true], swin.Select(l => l.FixedSize));
+        Assert.Equal(TinyTransformers.Size, vit[^2].NetworkSize(Build(TinyTransformers.Vit(), "vit").Vision, 224));
+    }
+
+    [Fact]
     public void Roles_stated_in_the_manifest_give_the_same_layer()
     {
         var (_, automatic) = Build(TinyTransformers.Vit(), "vit");

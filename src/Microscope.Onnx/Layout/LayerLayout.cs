@@ -140,7 +140,7 @@ public static class LayerLayouts
     {
         if (layout.IsCanonical)
         {
-            return new LayerView(tensor, [], [], []);
+            return new LayerView(tensor, [], [], [], FixedSize: false);
         }
 
         var nodes = new List<NodeProto>();
@@ -169,6 +169,9 @@ public static class LayerLayouts
         var hasBatch = factors.Any(f => f.Dim.Role == AxisRole.Batch);
         var current = tensor;
         var separate = labels.Axes.Any(a => a.Count != 1) || !hasBatch;
+
+        // A reshape that writes out positions (rows, columns, tokens) holds only at the catalog's input size.
+        var fixedSize = (separate && factors.Any(f => f.Dim.Role is AxisRole.Row or AxisRole.Column or AxisRole.Token)) || layout.ExtraTokens > 0;
         if (separate)
         {
             long[] shape = [.. hasBatch ? [] : new long[] { -1 }, .. factors.Select(f => f.Dim.Role == AxisRole.Batch ? -1 : f.Size)];
@@ -184,12 +187,13 @@ public static class LayerLayouts
 
         if (layout.Rows == 0)
         {
-            return new LayerView(current, [], nodes, constants);
+            return new LayerView(current, [], nodes, constants, fixedSize);
         }
 
         if (!roles.Contains(AxisRole.Token) && (!roles.Contains(AxisRole.Row) || !roles.Contains(AxisRole.Column)))
         {
             current = Add("Reshape", [current, Ints(-1, layout.Units, layout.Rows, layout.Columns)]);
+            fixedSize = true;
         }
 
         var tokens = new List<string>();
@@ -204,11 +208,13 @@ public static class LayerLayouts
             var grid = layout.ExtraTokens == 0 ? current
                 : Add("Slice", [current, Ints(layout.ExtraTokens), Ints(layout.ExtraTokens + (layout.Rows * layout.Columns)), Ints(2)]);
             current = Add("Reshape", [grid, Ints(-1, layout.Units, layout.Rows, layout.Columns)]);
+            fixedSize = true;
         }
 
-        return new LayerView(current, tokens, nodes, constants);
+        return new LayerView(current, tokens, nodes, constants, fixedSize);
     }
 }
 
 /// <summary>The canonical view of a layer: the N×C×H×W (or N×K) tensor, its extra tokens as N×C tensors, and the nodes that compute them.</summary>
-public sealed record LayerView(string Tensor, IReadOnlyList<string> ExtraTokens, IReadOnlyList<NodeProto> Nodes, IReadOnlyList<TensorProto> Constants);
+/// <param name="FixedSize">True when the view's nodes write out the positions' sizes, so it holds only at the catalog's input size.</param>
+public sealed record LayerView(string Tensor, IReadOnlyList<string> ExtraTokens, IReadOnlyList<NodeProto> Nodes, IReadOnlyList<TensorProto> Constants, bool FixedSize);

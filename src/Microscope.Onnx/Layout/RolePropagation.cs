@@ -76,6 +76,47 @@ public static class RolePropagation
         return labels;
     }
 
+    /// <summary>
+    /// True when the model fixes the positions' sizes on the way to <paramref name="tensor"/>: a
+    /// reshape that writes rows, columns or tokens out as constants, or a constant as large as the
+    /// positions added to them (a position embedding). Such a layer is only computed at the size
+    /// the catalog measured, so lenses feed it images of that size.
+    /// </summary>
+    public static bool FixesSize(OnnxGraph graph, string tensor, IReadOnlyDictionary<string, AxisLabels> labels)
+    {
+        static bool Positional(IReadOnlyList<Factor> axis) => axis.Any(f => f.Dim.Role is AxisRole.Row or AxisRole.Column or AxisRole.Token);
+        foreach (var node in graph.Ancestors([tensor]))
+        {
+            if (node.Output.Count == 0 || !labels.TryGetValue(node.Output[0], out var output))
+            {
+                continue;
+            }
+
+            if (node.OpType == "Reshape" && graph.ConstantValue(node.InputOrEmpty(1)) is { } target)
+            {
+                var shape = Tensors.ToInt64s(target);
+                if (shape.Length == output.Rank && Enumerable.Range(0, shape.Length).Any(i => shape[i] > 0 && Positional(output.Axes[i])))
+                {
+                    return true;
+                }
+            }
+
+            if (Broadcasting.Contains(node.OpType))
+            {
+                foreach (var input in node.Input.Where(i => i.Length > 0 && !labels.ContainsKey(i)))
+                {
+                    var dims = graph.ConstantValue(input)?.Dims;
+                    if (dims is not null && Enumerable.Range(0, dims.Count).Any(k => dims[k] > 1 && Positional(output.Axes[output.Rank - dims.Count + k])))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+
     private static bool Matches(AxisLabels labels, long[] shape) =>
         labels.Rank == shape.Length && Enumerable.Range(0, shape.Length).All(i => labels.Size(i) == shape[i]);
 
