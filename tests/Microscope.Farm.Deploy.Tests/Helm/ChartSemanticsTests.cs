@@ -203,6 +203,28 @@ public sealed partial class ChartSemanticsTests
         Assert.True(unknown.Count == 0, "the chart sets settings the host does not read: " + string.Join(", ", unknown));
     }
 
+    /// <summary>The Ingress routes the API and the web UI only: the management endpoints (metrics, health with worker ids and devices) never leave the cluster.</summary>
+    [Fact]
+    public void The_ingress_routes_only_the_api_and_the_web_ui()
+    {
+        var (ingress, _) = Single("api-ingress.yaml", "Ingress");
+        var paths = ingress["spec"]!["rules"]![0]!["http"]!["paths"]!.AsArray()
+            .Select(p => ((string)p!["path"]!, (string)p["pathType"]!)).ToList();
+        Assert.Equal([("/", "Exact"), ("/api", "Prefix"), ("/ui", "Prefix"), ("/models", "Prefix"), ("/jobs", "Prefix")], paths);
+
+        static bool Routed(string url, (string Path, string Type) rule) =>
+            rule.Type == "Exact" ? url == rule.Path : url == rule.Path || url.StartsWith(rule.Path + "/", StringComparison.Ordinal);
+        foreach (var url in (string[])["/metrics", "/healthz", "/alive", "/healthz/ready"])
+        {
+            Assert.DoesNotContain(paths, rule => Routed(url, rule));
+        }
+
+        foreach (var url in (string[])["/", "/api/models", "/api/openapi.json", "/ui/app.js", "/models/resnet18/layers/conv1/units/0", "/jobs"])
+        {
+            Assert.Contains(paths, rule => Routed(url, rule));
+        }
+    }
+
     [GeneratedRegex(@"Farm(?:__[A-Z][A-Za-z]*)+")]
     private static partial Regex FarmVariable();
 
