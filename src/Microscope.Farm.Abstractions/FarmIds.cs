@@ -51,8 +51,28 @@ public static class FarmIds
         Ids.IsValid(id) ? id!
         : throw new FarmInputException($"'{Shorten(id ?? "")}' is not a valid {what} id: use letters, digits, '.', '_' and '-' (at most {Ids.MaxLength}, starting with a letter or digit, no '..').");
 
-    /// <summary>A user's input as error messages quote it: at most 80 characters.</summary>
-    public static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
+    /// <summary>
+    /// A user's input as error messages (and so log lines) quote it: at most 80 characters, control and
+    /// invisible characters written as \uXXXX, so that a quoted id can neither break a line nor hide what it is.
+    /// </summary>
+    public static string Shorten(string text)
+    {
+        var cut = text.Length > 80 ? text[..80] : text;
+        var quoted = new System.Text.StringBuilder(cut.Length);
+        foreach (var c in cut)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                quoted.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                quoted.Append(c);
+            }
+        }
+
+        return text.Length > 80 ? quoted + "…" : quoted.ToString();
+    }
 }
 
 /// <summary>A request the farm cannot take as given; the message says what to change.</summary>

@@ -38,7 +38,7 @@ public sealed record ModelInfo(
 
     public LayerInfo Layer(string id) =>
         Layers.FirstOrDefault(l => l.Id == id)
-        ?? throw new FarmNotFoundException($"model '{Id}' has no layer '{id}'.");
+        ?? throw new FarmNotFoundException($"model '{Id}' has no layer '{FarmIds.Shorten(id)}'.");
 }
 
 /// <summary>A layer's index of its units' stored lenses.</summary>

@@ -24,7 +24,7 @@ public static class ShapeProbes
         using var session = new InferenceSession(OnnxModelFile.ToBytes(probe), options);
         var input = model.Graph.Input.Single(i => i.Name == VisionGraph.ImageInput);
         long[] shape = [batch, 3, height, width];
-        var count = batch * 3 * height * width;
+        var count = checked(batch * 3 * height * width);
         using var value = (DataType)input.Type.TensorType.ElemType == DataType.Double
             ? OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(0.5, count).ToArray(), shape)
             : OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(0.5f, count).ToArray(), shape);

@@ -39,4 +39,14 @@ public class FarmIdsTests
         Assert.Equal(LensOptions.Default.For("deepdream").Hash(), new LensOptions { ReluRedirect = false }.For("deepdream").Hash());
         Assert.Equal(LensOptions.Default.For("tuning").Hash(), new LensOptions { ReluRedirect = false }.For("tuning").Hash());
     }
+
+    [Fact]
+    public void Quoted_input_cannot_break_a_message_or_log_line()
+    {
+        var error = Assert.Throws<FarmInputException>(() => FarmIds.Check("tinynl\n", "model"));
+        Assert.StartsWith("'tinynl\\u000a' is not a valid model id", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Equal("gpu\\u200b", FarmIds.Shorten("gpu\u200b"));
+        Assert.Equal(new string('x', 80) + "…", FarmIds.Shorten(new string('x', 500)));
+    }
 }
