@@ -122,12 +122,11 @@ internal static class RenderCommand
 
         // Where this layer's dataset examples were written before, each render is compared with its
         // unit's top example: the unit's spatial maximum on the render over its maximum there.
-        var exampleSize = vision.Spec.ForwardSize;
-        var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], options.Size, exampleSize, sessions);
+        var figures = ImageFigures.Of(renders, vision, layer, options.Size, sessions);
         var table = new Table().AddColumns("unit", "image", "objective before", "objective after", $"after, {Renderer.RobustnessDraws} random transforms", "vs top dataset example", "file");
         foreach (var (render, index) in renders.Select((r, i) => (r, i)))
         {
-            var ratio = TopExampleActivation(folder, render.Unit) is { } top && top > 0 ? maxima[index][render.Unit] / top : (double?)null;
+            var ratio = TopExampleActivation(folder, render.Unit) is { } top && top > 0 ? figures[index].SpatialMaximum / top : (double?)null;
             var name = diversity ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
             var path = Path.Combine(folder, name + ".png");
             WriteAtomically(path, render.ToPng());
@@ -138,11 +137,11 @@ internal static class RenderCommand
                 unit = render.Unit,
                 lens,
                 index = render.Index,
-                objectiveBefore = render.StartObjective,
-                objectiveAfter = render.FinalObjective,
-                objectiveUnderTransforms = render.RobustObjective,
+                figures[index].ObjectiveBefore,
+                figures[index].ObjectiveAfter,
+                figures[index].ObjectiveUnderTransforms,
                 transformDraws = Renderer.RobustnessDraws,
-                spatialMaximum = maxima[index][render.Unit],
+                figures[index].SpatialMaximum,
                 ratioToTopDatasetExample = ratio,
                 options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, options.ReluRedirect, transforms = options.Transforms is null ? "standard" : "none", batch = batch == AutoBatch ? "auto" : (object)batch },
             }, ModelManifest.JsonOptions));

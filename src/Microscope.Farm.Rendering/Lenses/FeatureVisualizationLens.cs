@@ -1,5 +1,4 @@
 using Microscope.Lenses;
-using Microscope.Lenses.DatasetExamples;
 using Microscope.Optvis;
 using Microscope.Optvis.Transforms;
 
@@ -28,26 +27,19 @@ internal sealed class FeatureVisualizationLens(LensKind lens, FeatureObjective o
         var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, objective, Options(o),
             estimate => render.Services.Passes.ImagesPerPass(item, estimate, coupled: objective.Diversity), model.Sessions, render.Steps.ForBatches(), render.Cancellation);
 
-        // Each image's spatial maximum of its unit, fed as dataset examples are: comparable with the
-        // unit's top example. In the data, beside each image's objectives, as the CLI writes them.
-        var maxima = DatasetScanner.Maxima(model.Vision, layer, [.. renders.Select(r => r.Image)], o.Size, model.ForwardSize, model.Sessions);
-        var figures = renders.Select((r, i) => new ImageFigures(r.Index, r.StartObjective, r.FinalObjective, r.RobustObjective, maxima[i][r.Unit], r)).ToList();
-        IReadOnlyList<RenderedLens> lenses = [.. figures.GroupBy(f => f.Render.Unit).Select(g =>
+        var figures = ImageFigures.Of(renders, model.Vision, layer, o.Size, model.Sessions);
+        IReadOnlyList<RenderedLens> lenses = [.. renders.Zip(figures).GroupBy(p => p.First.Unit).Select(g =>
         {
-            var images = g.OrderBy(f => f.Index).ToList();
-            var png = images.Count == 1 ? images[0].Render.ToPng() : Png.Sheet([.. images.Select(f => f.Render.Image)], o.Size, o.Size, images.Count);
+            var images = g.OrderBy(p => p.First.Index).ToList();
+            var png = images.Count == 1 ? images[0].First.ToPng() : Png.Sheet([.. images.Select(p => p.First.Image)], o.Size, o.Size, images.Count);
             return new RenderedLens(g.Key, png, new Dictionary<string, double>
             {
-                ["objectiveBefore"] = images.Average(f => f.ObjectiveBefore),
-                ["objectiveAfter"] = images.Average(f => f.ObjectiveAfter),
-                ["objectiveUnderTransforms"] = images.Average(f => f.ObjectiveUnderTransforms),
+                ["objectiveBefore"] = images.Average(p => p.Second.ObjectiveBefore),
+                ["objectiveAfter"] = images.Average(p => p.Second.ObjectiveAfter),
+                ["objectiveUnderTransforms"] = images.Average(p => p.Second.ObjectiveUnderTransforms),
                 ["transformDraws"] = Renderer.RobustnessDraws,
-            }, new { images });
+            }, new { images = images.Select(p => p.Second).ToList() });
         })];
         return Task.FromResult(lenses);
     }
-
-    /// <summary>One image's figures, as the CLI writes them per image (the render itself is not serialized).</summary>
-    private sealed record ImageFigures(int Index, double ObjectiveBefore, double ObjectiveAfter, double ObjectiveUnderTransforms, double SpatialMaximum,
-        [property: System.Text.Json.Serialization.JsonIgnore] UnitRender Render);
 }
