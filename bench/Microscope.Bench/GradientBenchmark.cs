@@ -78,7 +78,7 @@ internal static class GradientBenchmark
     private static string Ratio(double value) => value.ToString("F2", CultureInfo.InvariantCulture) + "×";
 
     /// <summary>The truncated forward model and the gradient model of one layer, ready to run.</summary>
-    private sealed class Pair : IDisposable
+    internal sealed class Pair : IDisposable
     {
         private readonly List<IDisposable> owned = [];
         private Action forwardUnbound = () => { };

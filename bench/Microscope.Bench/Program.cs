@@ -3,6 +3,7 @@ using Microscope.Bench;
 return args.FirstOrDefault() switch
 {
     "gradient" => GradientBenchmark.Run(args[1..]),
+    "architectures" => ArchitectureBenchmark.Run(args[1..]),
     "featurevis" => LensBenchmarks.FeatureVisualization(args[1..]),
     "loops" => LensBenchmarks.Loops(args[1..]),
     "dataset-examples" => LensBenchmarks.DatasetExamples(args[1..]),
@@ -17,6 +18,8 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: bench/run <benchmark> [options]
           gradient [--quick]                 forward vs forward+gradient on resnet18
+          architectures                      by family (CNN, channels-last, windowed and global attention): layers found
+                                             and hidden, worst gradient-check error, step time vs forward
           featurevis [--steps N]             seconds per unit at 512 steps, batch 1 and 32, resnet18
           loops [--steps N] [--rounds N] [--layers a,b] [--batches 1,8]
                                              host loop vs device-resident loop, seconds per step, resnet18
