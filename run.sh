@@ -9,6 +9,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 command -v dotnet >/dev/null || { echo "run.sh needs the .NET 10 SDK (dotnet) on PATH." >&2; exit 1; }
 command -v npm >/dev/null || { echo "run.sh needs Node.js 20 and npm on PATH (the PP-OCR organisms come from npm)." >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# DejaVu Sans (Debian's fonts-dejavu-core) for the labels of tuning-curve plots: SkiaSharp's
+# NoDependencies build has no fonts of its own.
+if [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf && -z "${MICROSCOPE_PLOT_FONT:-}" ]]; then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
 url="${MICROSCOPE_URL:-http://127.0.0.1:8080}"
 cat <<MSG
 Starting the embedded Microscope farm on $url (data in ./farm-data).

@@ -19,6 +19,12 @@ if [[ ! -x /usr/bin/chromium ]]; then
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
   $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium >/dev/null
 fi
+# DejaVu Sans (Debian's fonts-dejavu-core) for the labels of tuning-curve plots: SkiaSharp's
+# NoDependencies build has no fonts of its own.
+if [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf && -z "${MICROSCOPE_PLOT_FONT:-}" ]]; then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
 dotnet restore Microscope.Farm.sln --nologo -v quiet
 dotnet build Microscope.Farm.sln -c Release --no-restore --nologo -v quiet -clp:ErrorsOnly
 

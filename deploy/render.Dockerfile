@@ -22,9 +22,9 @@ RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet publish src/Microscope.Farm.Host/Microscope.Farm.Host.csproj -c Release -r linux-x64 --self-contained true -o /app
 
 FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 AS final
-# curl for the health check (it brings libssl, which HTTPS to Azure Storage needs); the program runs
-# as an unprivileged user that owns only its data folder.
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/* \
+# curl for the health check (it brings libssl, which HTTPS to Azure Storage needs); DejaVu Sans for the
+# labels of tuning-curve plots; the program runs as an unprivileged user that owns only its data folder.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 1654 farm \
     && useradd --uid 1654 --gid 1654 --no-create-home --home-dir /app --shell /usr/sbin/nologin farm \
     && mkdir -p /data && chown 1654:1654 /data

@@ -56,7 +56,9 @@ public sealed class ModelsCommandTests : IDisposable
         var run = CliRun.Of("models", "inspect", path);
 
         Assert.Equal(0, run.ExitCode);
-        Assert.Contains("assumed:", run.Output);
+        var assumed = run.Output.Split('\n').Where(l => l.StartsWith("assumed:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, assumed.Count);                    // the input, the colour range and the size, each said once
+        Assert.Equal(assumed.Distinct(), assumed);
         Assert.Contains("Gemm", run.Output);
     }
 

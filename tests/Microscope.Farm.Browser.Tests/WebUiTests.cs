@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
@@ -62,6 +63,53 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await page.Locator("a[rel=prev]").ClickAsync();
         await Expect(page.Locator("h1")).ToContainTextAsync("Unit 0");
         await Expect(page.Locator("a[rel=prev]")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_first_unit_has_no_previous_link_and_the_last_no_next()
+    {
+        var layer = await farm.Http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/models/small/layers/{farm.Layer}");
+        var last = layer.GetProperty("layer").GetProperty("units").GetInt32() - 1;
+        var page = await farm.NewPageAsync();
+        await page.GotoAsync($"/models/small/layers/{farm.Layer}/units/0");
+        var steps = page.Locator("nav.steps");
+        await Expect(steps).ToContainTextAsync($"1 of {last + 1}");
+        await Expect(steps).Not.ToContainTextAsync("Unit -1");
+        await Expect(page.Locator("a[rel=prev]")).ToHaveCountAsync(0);
+        await Expect(page.Locator("a[rel=next]")).ToHaveTextAsync("Unit 1 →");
+
+        await page.GotoAsync($"/models/small/layers/{farm.Layer}/units/{last}");
+        await Expect(steps).ToContainTextAsync($"{last + 1} of {last + 1}");
+        await Expect(steps).Not.ToContainTextAsync($"Unit {last + 1}");
+        await Expect(page.Locator("a[rel=next]")).ToHaveCountAsync(0);
+        await Expect(page.Locator("a[rel=prev]")).ToHaveTextAsync($"← Unit {last - 1}");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_tuning_card_shows_a_plot_with_text_and_says_its_peak()
+    {
+        var page = await farm.NewPageAsync();
+        await page.GotoAsync($"/models/small/layers/{farm.Layer}/units/1");
+        var plot = page.Locator("#lens-tuning img");
+        Assert.True(await WhenLoadedAsync(plot) > 0);
+        Assert.Matches(@"^Tuning curve of unit 1 to \w+ stimuli, peak -?[\d.e+-]+ at \w+ -?[\d.]+", await plot.GetAttributeAsync("alt"));
+
+        // The plot as the browser decoded it: dark pixels in its title band (the band holds nothing but the title text).
+        var ink = await plot.EvaluateAsync<int>("""
+            (img) => {
+              const canvas = document.createElement('canvas');
+              [canvas.width, canvas.height] = [img.naturalWidth, 24];
+              const g = canvas.getContext('2d');
+              g.drawImage(img, 0, 0);
+              const { data } = g.getImageData(0, 0, canvas.width, canvas.height);
+              let dark = 0;
+              for (let i = 0; i < data.length; i += 4) dark += data[i] < 128 ? 1 : 0;
+              return dark;
+            }
+            """);
+        Assert.True(ink > 150, $"the tuning plot's title band has {ink} dark pixels: no title text");
         await page.Context.CloseAsync();
     }
 

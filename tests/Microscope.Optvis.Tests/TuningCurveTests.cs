@@ -63,6 +63,53 @@ public sealed class TuningCurveTests
         Assert.True(plot.Height > plot.Width, "a heatmap of 12 orientations × 5 frequencies is taller than wide");
     }
 
+    public static TheoryData<string> Families => new(StimulusFamily.Names);
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Every_plot_writes_its_title_and_labels_and_is_the_same_png_twice(string name)
+    {
+        var family = StimulusFamily.Get(name);
+        var responses = family.Points().Select((p, i) => Math.Sin(i * 0.3) * 4).ToArray();
+        var curve = new TuningCurve("layer3.0.relu", 7, family.Name, family.Axes, responses, 0, 0, 0, 0, 33);
+
+        Assert.True(PlotFont.Source is not null, $"no font for plot labels: install fonts-dejavu-core (./test.sh does) or set {PlotFont.EnvironmentVariable}");
+        var png = Plots.Render(curve);
+        Assert.Equal(png, Plots.Render(curve));
+        using var plot = SkiaSharp.SKBitmap.Decode(png);
+        Assert.True(Ink(plot, 0, Plots.TitleBand) > 150, "the title band has no text");
+        Assert.True(Ink(plot, plot.Height - 16, plot.Height) > 100, "the peak caption at the bottom has no text");
+    }
+
+    [Fact]
+    public void One_axis_plots_have_ticks_a_title_and_a_peak_caption()
+    {
+        var axis = new StimulusAxis("contrast", "%", [0, 25, 50, 75, 100]);
+        var curve = new TuningCurve("conv1", 3, "contrast", [axis], [0.1, 0.4, 2.5, 1.2, 0.3], 0, 0, 0, 0, 33);
+
+        using var plot = SkiaSharp.SKBitmap.Decode(Plots.Render(curve));
+
+        Assert.True(Ink(plot, 0, Plots.TitleBand) > 150, "the title band has no text");
+        Assert.True(Ink(plot, plot.Height - 16, plot.Height) > 100, "the peak caption has no text");
+        Assert.Equal([0.5, 1, 1.5, 2, 2.5], Plots.Ticks(0.1, 2.5).Select(t => Math.Round(t, 9)));
+        Assert.Equal([0, 20, 40, 60, 80, 100], Plots.Ticks(0, 100));
+    }
+
+    /// <summary>How many pixels of rows [from, to) are dark (text or lines), on the plots' white background.</summary>
+    private static int Ink(SkiaSharp.SKBitmap plot, int from, int to)
+    {
+        var count = 0;
+        for (var y = from; y < to; y++)
+        {
+            for (var x = 0; x < plot.Width; x++)
+            {
+                count += plot.GetPixel(x, y).Red < 128 ? 1 : 0;
+            }
+        }
+
+        return count;
+    }
+
     [Fact]
     public void Every_family_draws_inside_its_window_only()
     {

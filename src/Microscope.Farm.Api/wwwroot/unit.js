@@ -45,8 +45,16 @@ function activations(record, signal) {
   return [table, h('p', { class: 'meta' }, h('a', { href: record.dataUrl }, 'All data (JSON)'))];
 }
 
+/** A tuning plot's alt text says what its title and peak marker show. */
+function tuningAlt(unitNumber, record) {
+  const q = record.quality ?? {};
+  const at = Object.entries(q).filter(([k]) => k.startsWith('peakAt.')).map(([k, v]) => `${k.slice(7)} ${v}`).join(', ');
+  return `Tuning curve of unit ${unitNumber} to ${record.options?.family ?? 'synthetic'} stimuli` +
+    (q.peak === undefined ? '' : `, peak ${Number(q.peak).toPrecision(3)}${at ? ` at ${at}` : ''}`);
+}
+
 function figure(kind, unitNumber, record, url, selected, signal) {
-  const alt = `${kind.name} of unit ${unitNumber}`;
+  const alt = kind.id === 'tuning' && record ? tuningAlt(unitNumber, record) : `${kind.name} of unit ${unitNumber}`;
   return h('figure', { class: selected ? 'lens selected' : 'lens', id: `lens-${kind.id}`, 'aria-current': selected ? 'true' : null },
     record
       ? h('a', { href: url, class: 'image', title: 'Open the image' }, h('img', { src: url, alt, loading: 'lazy', decoding: 'async' }))
@@ -101,9 +109,10 @@ export async function unit({ params: [id, layerId, unitText], query, signal, nav
     return figure(kind, number, record, record?.url, kind.id === lens, signal);
   });
   const permalink = new URL(link(view.permalink, keep), location.origin).href;
+  // The first unit has no previous link and the last no next one (an empty slot keeps the layout).
   const step = (u, rel, label) => (u >= 0 && u < units
     ? h('a', { href: link(unitPath(id, layerId, u), keep), rel, class: 'step' }, label)
-    : h('span', { class: 'step disabled', 'aria-disabled': 'true' }, label));
+    : h('span', { class: 'step', 'aria-hidden': 'true' }));
   return {
     title: `Unit ${number} · ${layerId} · ${m.title || id}`,
     crumbs: [['Models', '/'], [m.title || id, link(modelPath(id), keep)], [layerId, link(layerPath(id, layerId), keep)], [`Unit ${number}`, link(unitPath(id, layerId, number), keep)]],
