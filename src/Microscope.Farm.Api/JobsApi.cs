@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -23,7 +24,9 @@ public static class JobsApi
         return group;
     }
 
-    public sealed record PriorityChange(int Priority);
+    /// <summary>The body of PUT /api/jobs/{job}/priority: <c>{"priority": n}</c>, nothing missing and nothing else (a misspelt field must not reset the priority to 0).</summary>
+    [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+    public sealed record PriorityChange([property: JsonRequired] int Priority);
 
     /// <summary>Jobs a listing page holds unless ?limit= says otherwise, and the most it may ask for.</summary>
     public const int DefaultPageSize = 50, MaxPageSize = 500;

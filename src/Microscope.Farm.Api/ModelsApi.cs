@@ -83,18 +83,28 @@ public static class ModelsApi
     /// <summary>Priority of the jobs a writer starts by asking for a lens that is not rendered yet (?render=true).</summary>
     public const int OnDemandPriority = 100;
 
+    /// <summary>The longest a caller may block on a pending lens with ?wait=N (seconds).</summary>
+    public const int MaxWaitSeconds = 60;
+
     /// <summary>
     /// The lens's image, or with a .json suffix its data document (options, quality figures, and the
     /// lens's data: the examples and their activations, the tuning curves), the newest render or the
-    /// one with ?options=hash; 202 while it is not rendered yet, and with ?render=true a caller who may write
-    /// starts a high-priority job for it (idempotent: asking again joins the same job).
+    /// one with ?options=hash; 202 while it is not rendered yet (with Retry-After, and Location when a
+    /// job renders it), and with ?render=true a caller who may write starts a high-priority job for it
+    /// (idempotent: asking again joins the same job). With ?wait=N the request blocks up to N seconds
+    /// for the render before it answers 202, for callers (curl -o) who would rather block than poll.
     /// </summary>
-    public static async Task<IResult> LensAsync(IGrainFactory grains, LensCache cache, HttpContext context,
-        string model, string layer, string unit, string lens, string? options, bool? render)
+    public static async Task<IResult> LensAsync(IGrainFactory grains, LensCache cache, HttpContext context, IConfiguration configuration,
+        string model, string layer, string unit, string lens, string? options, bool? render, int? wait)
     {
         if (options is not null && !IsOptionsHash(options))
         {
             throw new FarmInputException($"'{FarmIds.Shorten(options)}' is not an options hash: use the hexadecimal hash a unit's lens lists (optionsHash), or leave ?options= out for the newest render.");
+        }
+
+        if (wait is < 0 or > MaxWaitSeconds)
+        {
+            throw new FarmInputException($"wait is in seconds, from 0 to {MaxWaitSeconds}, not {wait}.");
         }
 
         var (name, data) = lens.EndsWith(".json", StringComparison.Ordinal) ? (lens[..^5], true)
@@ -112,13 +122,22 @@ public static class ModelsApi
         {
             var (_, number) = await CheckUnitAsync(grains, model, layer, unit);
             var kind = FarmLenses.Get(name);
-            var records = kind.Scope == LensScope.Layer
-                ? (await grains.GetGrain<ILayerGrain>(FarmIds.Layer(model, layer)).GetAsync()).LayerLenses
-                : (await grains.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, number)).GetAsync()).Lenses;
-            record = records.Where(l => l.Lens == kind.Name && (hash is null || l.OptionsHash == hash)).MaxBy(l => l.RenderedAt);
+            record = await StoredAsync(grains, model, layer, number, kind, hash);
             if (record is null)
             {
-                return await PendingAsync(grains, context, model, layer, number, kind, (asked ?? LensOptions.Default).For(kind.Name), render == true);
+                var lensOptions = (asked ?? LensOptions.Default).For(kind.Name);
+                var job = render == true && WriteAccess.Allows(context) ? await RenderOnDemandAsync(grains, context, model, layer, number, kind, lensOptions) : null;
+                var deadline = DateTime.UtcNow.AddSeconds(wait ?? 0);
+                while (record is null && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(250, context.RequestAborted);
+                    record = await StoredAsync(grains, model, layer, number, kind, hash);
+                }
+
+                if (record is null)
+                {
+                    return Pending(context, model, layer, number, kind, job, render == true);
+                }
             }
 
             cache.Remember(route, record);
@@ -127,7 +146,10 @@ public static class ModelsApi
         var path = data ? record.DataPath ?? throw new FarmNotFoundException($"the {record.Lens} lens has no JSON data; ask for its image (without .json).") : record.ImagePath;
         var (content, blob) = await cache.GetAsync(path, context.RequestAborted)
             ?? throw new FarmNotFoundException($"the stored {record.Lens} of {model}/{layer}/{unit} is missing from the lens store ({path}).");
-        context.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+
+        // Renders are content-addressed, so immutable; private reads must not be kept by shared caches.
+        context.Response.Headers.CacheControl = configuration.GetValue<bool>("Farm:Api:PrivateReads")
+            ? "private, max-age=31536000, immutable" : "public, max-age=31536000, immutable";
         if (context.Request.Headers.Range is [{ } range] && !range.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase))
         {
             // A range unit other than bytes is ignored: the whole lens (RFC 9110 §14.2).
@@ -138,30 +160,49 @@ public static class ModelsApi
             entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(blob.ETag), enableRangeProcessing: true);
     }
 
-    private static async Task<IResult> PendingAsync(IGrainFactory grains, HttpContext context, string model, string layer, int unit, LensKind kind, LensOptions options, bool render)
+    /// <summary>The newest stored render of the lens (with the options hash, when given), or null.</summary>
+    private static async Task<LensRecord?> StoredAsync(IGrainFactory grains, string model, string layer, int unit, LensKind kind, string? hash)
     {
-        string? job = null;
-        if (render && WriteAccess.Allows(context))
+        var records = kind.Scope == LensScope.Layer
+            ? (await grains.GetGrain<ILayerGrain>(FarmIds.Layer(model, layer)).GetAsync()).LayerLenses
+            : (await grains.GetGrain<IUnitGrain>(FarmIds.Unit(model, layer, unit)).GetAsync()).Lenses;
+        return records.Where(l => l.Lens == kind.Name && (hash is null || l.OptionsHash == hash)).MaxBy(l => l.RenderedAt);
+    }
+
+    /// <summary>Submits (or joins) the high-priority job that renders one pending lens; its id.</summary>
+    private static async Task<string> RenderOnDemandAsync(IGrainFactory grains, HttpContext context, string model, string layer, int unit, LensKind kind, LensOptions options)
+    {
+        var caller = WriteAccess.Caller(context);
+        var configuration = context.RequestServices.GetRequiredService<IConfiguration>();
+        var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitWithinQuotaAsync(new JobSpec
         {
-            var caller = WriteAccess.Caller(context);
-            var configuration = context.RequestServices.GetRequiredService<IConfiguration>();
-            var status = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitWithinQuotaAsync(new JobSpec
-            {
-                Model = model,
-                Layers = [layer],
-                Units = kind.Scope == LensScope.Layer ? null : [unit],
-                Lenses = [kind.Name],
-                Options = options,
-                Priority = OnDemandPriority,
-                UnitsPerItem = 1,
-                ClientToken = $"on-demand:{model}/{layer}/{(kind.Scope == LensScope.Layer ? "layer" : unit)}/{kind.Name}/{options.Hash()}",
-                Owner = caller,
-            }, WriteLimits.QuotaFor(configuration, caller));
-            job = status.Id;
+            Model = model,
+            Layers = [layer],
+            Units = kind.Scope == LensScope.Layer ? null : [unit],
+            Lenses = [kind.Name],
+            Options = options,
+            Priority = OnDemandPriority,
+            UnitsPerItem = 1,
+            ClientToken = $"on-demand:{model}/{layer}/{(kind.Scope == LensScope.Layer ? "layer" : unit)}/{kind.Name}/{options.Hash()}",
+            Owner = caller,
+        }, WriteLimits.QuotaFor(configuration, caller));
+        return status.Id;
+    }
+
+    /// <summary>
+    /// 202 for a lens not rendered yet, as JSON that says what to do. A client saving the body to a
+    /// file (curl -o) would save this JSON: the status code, Retry-After and Location (the job
+    /// rendering it, when there is one) say it is not the image.
+    /// </summary>
+    private static IResult Pending(HttpContext context, string model, string layer, int unit, LensKind kind, string? job, bool render)
+    {
+        context.Response.Headers.RetryAfter = job is null ? "30" : "5";
+        if (job is not null)
+        {
+            context.Response.Headers.Location = $"/api/jobs/{Uri.EscapeDataString(job)}";
         }
 
-        context.Response.Headers.RetryAfter = job is null ? "30" : "5";
-        var detail = job is not null ? $"rendering now at priority {OnDemandPriority} in job {job}; ask again shortly"
+        var detail = job is not null ? $"rendering now at priority {OnDemandPriority} in job {job}; ask again shortly, or add ?wait=N to block up to N seconds"
             : render ? "not rendered yet; rendering on demand needs write access (an API key)"
             : "not rendered yet; submit a job (POST /api/jobs), ask with ?render=true as a writer, or wait for the running one";
         return TypedResults.Json(new { status = "pending", model, layer, unit, lens = kind.Name, job, detail }, statusCode: StatusCodes.Status202Accepted);

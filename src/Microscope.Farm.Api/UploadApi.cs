@@ -111,6 +111,12 @@ public static class UploadApi
         if (parts.TryGetValue("manifest", out var manifestPath))
         {
             var sent = ModelManifest.Load(manifestPath);
+            if (sent.Input.PreprocessingModel is { Length: > 0 } named && !parts.ContainsKey("preprocessing"))
+            {
+                // Dropping it would render the model with the wrong input.
+                throw new FarmInputException($"the manifest names the preprocessing model '{named}' (input.preprocessingModel), but the upload has no part named \"preprocessing\": send that .onnx file as the \"preprocessing\" part, or remove preprocessingModel from the manifest.");
+            }
+
             manifest = sent with
             {
                 Model = Path.GetFileName(modelPath),

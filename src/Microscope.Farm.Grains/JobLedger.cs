@@ -339,10 +339,15 @@ public sealed class JobLedger
         return new JobStatus(Id, Spec!, State, counts, SubmittedAt, StartedAt, FinishedAt, Eta(counts, now), failures, ModelVersion, Renders, Retries, LeaseExpirations);
     }
 
-    /// <summary>Seconds left at the rate of the recent completions; null until there is a rate.</summary>
+    /// <summary>Seconds left at the rate of the recent completions; null until there is a rate, and while paused (nothing is coming).</summary>
     private double? Eta(JobCounts counts, DateTimeOffset now)
     {
         var left = counts.Waiting + counts.Running;
+        if (State == JobState.Paused)
+        {
+            return null;
+        }
+
         if (IsFinished || left == 0)
         {
             return IsFinished ? null : 0;

@@ -23,6 +23,28 @@ internal static class AzureStorage
         !string.IsNullOrWhiteSpace(store.ConnectionString) ? new TableServiceClient(store.ConnectionString)
         : new TableServiceClient(Uri(store.TableServiceUri, "Farm:Store:TableServiceUri"), Credential.Value);
 
+    /// <summary>
+    /// The storage service's refusal of the API version the Azure SDK speaks (Azurite older than the
+    /// SDK, unless started with --skipApiVersionCheck), found anywhere in an exception's chain; null otherwise.
+    /// </summary>
+    public static string? ApiVersionRefusal(Exception? error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is Azure.RequestFailedException refused && refused.Message.Contains("API version", StringComparison.OrdinalIgnoreCase))
+            {
+                return refused.Message.Split('\n', '.')[0].Trim();
+            }
+
+            if (e is AggregateException { InnerExceptions.Count: > 1 } several)
+            {
+                return several.InnerExceptions.Select(ApiVersionRefusal).FirstOrDefault(m => m is not null);
+            }
+        }
+
+        return null;
+    }
+
     private static Uri Uri(string? value, string setting) =>
         System.Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? uri
         : throw new ArgumentException($"{setting} must be the storage account's service URL (https://<account>.blob.core.windows.net/ or .table.), or set Farm:Store:ConnectionString.");

@@ -57,7 +57,16 @@ internal sealed partial class FarmBootstrap(
             ClientToken = string.Create(CultureInfo.InvariantCulture, $"default-{model.Version}-{new LensOptions { Steps = d.Steps, Size = d.Size }.Hash()}-{string.Join("+", d.Lenses)}"),
         };
         var job = await grains.GetGrain<IJobDirectoryGrain>(0).SubmitAsync(spec);
-        LogDefaultJob(logger, job.Id, job.Counts.Total, job.Counts.Done, d.Model, farm.Http.Url);
+        if (job.State == JobState.Paused)
+        {
+            // Found paused from an earlier run: say so, and how to go on, rather than "rendering".
+            LogDefaultJobPaused(logger, job.Id, job.Counts.Total, job.Counts.Done, d.Model, farm.Http.Url);
+        }
+        else
+        {
+            LogDefaultJob(logger, job.Id, job.Counts.Total, job.Counts.Done, d.Model, farm.Http.Url);
+        }
+
         return job;
     }
 
@@ -69,7 +78,8 @@ internal sealed partial class FarmBootstrap(
         {
             var status = await grains.GetGrain<IJobGrain>(job.Id).GetStatusAsync();
             var c = status.Counts;
-            var eta = status.EtaSeconds is { } s ? TimeSpan.FromSeconds(Math.Round(s)).ToString() : "measuring";
+            var eta = status.State == JobState.Paused ? $"paused (resume: POST {farm.Http.Url}/api/jobs/{status.Id}/resume)"
+                : status.EtaSeconds is { } s ? "ETA " + TimeSpan.FromSeconds(Math.Round(s)).ToString() : "ETA measuring";
             LogProgress(logger, status.Id, Bar(c), c.Done, c.Total, c.Running, c.Failed, eta);
             if (!printedFirst && c.Done > 0)
             {
@@ -112,7 +122,10 @@ internal sealed partial class FarmBootstrap(
     [LoggerMessage(Level = LogLevel.Information, Message = "Default job {Job}: {Total} work items ({Done} already done) rendering {Model} layer by layer, early layers first. Follow it at {Url}/api/jobs/{Job}; models at {Url}/api/models")]
     private static partial void LogDefaultJob(ILogger logger, string job, int total, int done, string model, string url);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Job} {Bar} {Done}/{Total} items, {Running} rendering, {Failed} failed, ETA {Eta}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Default job {Job} is paused: {Done} of {Total} work items of {Model} done, nothing renders until it is resumed (POST {Url}/api/jobs/{Job}/resume)")]
+    private static partial void LogDefaultJobPaused(ILogger logger, string job, int total, int done, string model, string url);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Job} {Bar} {Done}/{Total} items, {Running} rendering, {Failed} failed, {Eta}")]
     private static partial void LogProgress(ILogger logger, string job, string bar, int done, int total, int running, int failed, string eta);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "First results: {Url}")]

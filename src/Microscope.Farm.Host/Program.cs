@@ -14,6 +14,16 @@ builder.Logging.AddSimpleConsole(o =>
     o.SingleLine = true;
     o.TimestampFormat = "HH:mm:ss ";
 });
+
+// Orleans 10.4's watchdog starts its platform thread before it stamps when the component check began,
+// so on a busy machine its first look reads a zero stamp and logs "Participant check thread has not
+// completed for <the machine's uptime>" at every start: a false alarm. Its findings still reach the
+// silo's health score (LocalSiloHealthMonitor) through the health event recorder.
+builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+
+// A start that fails is reported once, below or by the runtime as the unhandled exception it is;
+// the host's own "Hosting failed to start" would print the same stack trace again.
+builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 builder.Services.AddFarmApi();
 builder.WebHost.UseUrls(farm.Http.Url);
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = farm.Cluster.ShutdownTimeout);
@@ -48,5 +58,15 @@ if (farm.ServesApi)
     app.MapFarmUi();
 }
 
-app.Run();
+try
+{
+    app.Run();
+}
+catch (Exception e) when (AzureStorage.ApiVersionRefusal(e) is { } refusal)
+{
+    // One line an operator can act on, not the SDK's stack trace.
+    app.Logger.LogCritical("The storage service refused the Azure SDK's API version ({Refusal}). With Azurite, start it with --skipApiVersionCheck --loose (tools/azurite/start.sh does), or use a newer Azurite.", refusal);
+    return 1;
+}
+
 return 0;

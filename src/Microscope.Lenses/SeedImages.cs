@@ -18,9 +18,31 @@ public static class SeedImages
             throw new ModelFormatException($"{path}: no such image.");
         }
 
-        using var bitmap = SKBitmap.Decode(path)
-            ?? throw new ModelFormatException($"{path}: not a readable image (JPEG, PNG or WebP expected).");
+        using var bitmap = Decode(path);
         return FromBitmap(bitmap, size);
+    }
+
+    /// <summary>
+    /// Decodes a whole image. SKBitmap.Decode fills what a truncated file lacks with grey and says
+    /// nothing; the codec reports it (IncompleteInput, ErrorInInput), so a damaged file is refused
+    /// like an unreadable one instead of being used half grey.
+    /// </summary>
+    private static SKBitmap Decode(string path)
+    {
+        using var codec = SKCodec.Create(path)
+            ?? throw new ModelFormatException($"{path}: not a readable image (JPEG, PNG or WebP expected).");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new ModelFormatException(result is SKCodecResult.IncompleteInput
+                ? $"{path}: the image is truncated (the file ends before its last pixel)."
+                : $"{path}: the image is damaged ({result}).");
+        }
+
+        return bitmap;
     }
 
     /// <summary>

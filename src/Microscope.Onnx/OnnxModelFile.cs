@@ -15,6 +15,11 @@ public static class OnnxModelFile
 
     public static ModelProto Load(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new ModelFormatException($"{path}: is a directory; give the path of an .onnx model file in it (its manifest, if any, is found beside it as <model>.manifest.json).");
+        }
+
         if (!File.Exists(path))
         {
             throw new ModelFormatException($"{path}: no such file.");

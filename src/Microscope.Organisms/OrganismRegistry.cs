@@ -55,6 +55,11 @@ public sealed class OrganismRegistry(string folder)
     public static VisionGraph Compose(ModelManifest manifest)
     {
         var model = OnnxModelFile.Load(manifest.ModelPath);
+        if (manifest.PreprocessingModelPath is { } named && !File.Exists(named))
+        {
+            throw new ModelFormatException($"{named}: no such file; the manifest of '{manifest.Id}' names it as input.preprocessingModel (\"{manifest.Input.PreprocessingModel}\", relative to {manifest.BaseDirectory}).");
+        }
+
         var preprocessing = manifest.PreprocessingModelPath is { } prep ? OnnxModelFile.Load(prep) : null;
         return VisionGraph.Compose(model, manifest.Input, preprocessing, manifest.Id, manifest.Assumptions);
     }

@@ -50,6 +50,15 @@ public sealed class GradcheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_readme_example_at_128_px_passes()
+    {
+        // README.md and docs/gradients.md: at 128 px a step of 1e-5 crosses enough ReLU kinks to miss by 1.7e-2.
+        var run = CliRun.Of("gradcheck", "resnet18", "--layer", "layer3.1.relu", "--unit", "7", "--objective", "channel", "--size", "128", "--directions", "1");
+
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+    }
+
+    [Fact]
     public void Gradcheck_fails_with_exit_1_above_the_tolerance()
     {
         // No float32 finite difference agrees to 1e-12: the check runs and reports failure.

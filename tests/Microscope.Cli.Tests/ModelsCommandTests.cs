@@ -106,6 +106,17 @@ public sealed class ModelsCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_is_named_as_one_and_a_missing_preprocessing_model_as_the_manifests()
+    {
+        CliRun.Of("models", "inspect", folder).AssertBadInput(folder, "is a directory");
+
+        var path = Path.Combine(folder, "prepped.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(TinyModel.SmallCnn()));
+        File.WriteAllText(Path.Combine(folder, "prepped.manifest.json"), """{ "id": "prepped", "model": "prepped.onnx", "input": { "preprocessingModel": "prep.onnx" } }""");
+        CliRun.Of("models", "inspect", path).AssertBadInput("prep.onnx", "the manifest of 'prepped' names it as input.preprocessingModel");
+    }
+
+    [Fact]
     public void Malformed_protobuf_is_bad_input()
     {
         var path = Path.Combine(folder, "bad.onnx");

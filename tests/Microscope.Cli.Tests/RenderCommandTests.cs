@@ -131,12 +131,16 @@ public sealed class LayerLensCommandTests : IDisposable
     }
 
     [Fact]
-    public void Deepdream_writes_one_image_for_the_layer()
+    public void Deepdream_writes_one_image_for_the_layer_and_its_json()
     {
         var run = CliRun.Of("render", "resnet18", "--layer", "layer2.0.relu", "--lens", "deepdream", "--steps", "2", "--out", folder);
 
         Assert.Equal(0, run.ExitCode);
         Assert.True(File.Exists(Path.Combine(folder, "resnet18", "layer2.0.relu", "deepdream.png")));
+        using var data = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "resnet18", "layer2.0.relu", "deepdream.json")));
+        Assert.Equal("deepdream", data.RootElement.GetProperty("lens").GetString());
+        Assert.Equal("built-in", data.RootElement.GetProperty("seedImage").GetString());
+        Assert.Equal(2, data.RootElement.GetProperty("options").GetProperty("stepsPerOctave").GetInt32());
     }
 
     [Fact]

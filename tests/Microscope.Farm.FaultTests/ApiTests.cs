@@ -295,7 +295,11 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output)
             await ProblemAsync(await host.SendAsync(HttpMethod.Post, "/api/jobs", new StringContent(body, Encoding.UTF8, "application/json"), ApiHost.Key), HttpStatusCode.BadRequest, says);
         }
 
-        await ProblemAsync(await host.SendAsync(HttpMethod.Put, $"/api/jobs/{job.Id}/priority", new StringContent("{\"priority\":\"high\"}", Encoding.UTF8, "application/json"), ApiHost.Key), HttpStatusCode.BadRequest, "$.priority");
+        foreach (var (body, says) in new[] { ("{\"priority\":\"high\"}", "$.priority"), ("{\"prio\":\"x\"}", "prio"), ("{}", "priority"), ("{\"priority\":3,\"extra\":1}", "extra") })
+        {
+            await ProblemAsync(await host.SendAsync(HttpMethod.Put, $"/api/jobs/{job.Id}/priority", new StringContent(body, Encoding.UTF8, "application/json"), ApiHost.Key), HttpStatusCode.BadRequest, says);
+        }
+
         var unknownCharset = new ByteArrayContent(Encoding.UTF8.GetBytes("{\"model\":\"small\"}"));
         unknownCharset.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-7");
         await ProblemAsync(await host.SendAsync(HttpMethod.Post, "/api/jobs", unknownCharset, ApiHost.Key), HttpStatusCode.UnsupportedMediaType, "charset");
@@ -565,6 +569,13 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output)
         using (var badManifest = new MultipartFormDataContent { { new ByteArrayContent(Model(16)), "model", "m.onnx" }, { new StringContent("{not json"), "manifest", "m.json" } })
         {
             await ProblemAsync(await host.SendAsync(HttpMethod.Post, "/api/models", badManifest, ApiHost.Key), HttpStatusCode.BadRequest);
+        }
+
+        const string NamesPreprocessing = """{ "id": "prepped", "model": "m.onnx", "input": { "preprocessingModel": "prep.onnx" } }""";
+        using (var noPreprocessing = new MultipartFormDataContent { { new ByteArrayContent(Model(16)), "model", "m.onnx" }, { new StringContent(NamesPreprocessing), "manifest", "m.json" } })
+        {
+            var problem = await ProblemAsync(await host.SendAsync(HttpMethod.Post, "/api/models", noPreprocessing, ApiHost.Key), HttpStatusCode.BadRequest, "no part named \"preprocessing\"");
+            Assert.Contains("prep.onnx", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
 
         // A file name that climbs is only a name: the id is made of its safe characters, or it is refused.

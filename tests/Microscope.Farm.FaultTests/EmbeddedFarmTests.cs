@@ -59,7 +59,7 @@ public sealed class EmbeddedFarmTests(EmbeddedFarm farm) : IClassFixture<Embedde
         using var image = await http.GetAsync("/api/models/small/layers/Relu_20/units/3/lenses/featurevis");
         Assert.Equal(HttpStatusCode.OK, image.StatusCode);
         Assert.Equal("image/png", image.Content.Headers.ContentType!.MediaType);
-        Assert.Contains("immutable", image.Headers.CacheControl!.ToString());
+        Assert.Equal("public, max-age=31536000, immutable", image.Headers.CacheControl!.ToString());
         var etag = image.Headers.ETag!;
         Assert.False(etag.IsWeak);
 
@@ -112,6 +112,8 @@ public sealed class EmbeddedFarmTests(EmbeddedFarm farm) : IClassFixture<Embedde
         using var first = await http.GetAsync(url + "&render=true");
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         var job = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetString()!;
+        Assert.Equal($"/api/jobs/{Uri.EscapeDataString(job)}", first.Headers.Location?.OriginalString);
+        Assert.True(first.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         using var again = await http.GetAsync(url + "&render=true");
         Assert.Equal(job, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job").GetString());
 

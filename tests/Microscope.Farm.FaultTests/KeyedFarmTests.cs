@@ -35,7 +35,20 @@ public sealed class KeyedFarm : IAsyncLifetime
             ["Farm__Api__Quotas__Keys__reader__ConcurrentJobs"] = "1",
         });
         await Silo.WaitUntilAsync(async () => (await Http.SendAsync(Request(HttpMethod.Get, "/api/models/small"))).IsSuccessStatusCode, TimeSpan.FromMinutes(2), "registered model");
+
+        // One rendered lens to read: asked for on demand, blocking until it is there (?wait), then its job finished (the quota counts unfinished jobs).
+        using var rendered = await Http.SendAsync(Request(HttpMethod.Get, $"{Lens}?steps=4&size=32&render=true&wait={60}"));
+        Assert.True(rendered.StatusCode == HttpStatusCode.OK, $"{(int)rendered.StatusCode}: {await rendered.Content.ReadAsStringAsync()}");
+        Assert.Equal("image/png", rendered.Content.Headers.ContentType!.MediaType);
+        await Silo.WaitUntilAsync(async () =>
+        {
+            using var jobs = await Http.SendAsync(Request(HttpMethod.Get, "/api/jobs"));
+            return (await jobs.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().All(j => j.GetProperty("state").GetString() == "Completed");
+        }, TimeSpan.FromMinutes(1), "the on-demand job to finish");
     }
+
+    /// <summary>The lens the fixture renders on demand.</summary>
+    public const string Lens = "/api/models/small/layers/Relu_20/units/0/lenses/featurevis";
 
     public async Task DisposeAsync() => await farm.DisposeAsync();
 
@@ -66,6 +79,14 @@ public sealed class KeyedFarmTests(KeyedFarm farm) : IClassFixture<KeyedFarm>
             cookie.Headers.Add("Cookie", $"microscope-key={Uri.EscapeDataString(KeyedFarm.Key)}");
             Assert.True((await http.SendAsync(cookie)).IsSuccessStatusCode, path + " with the UI's cookie");
         }
+
+        // Private reads are cached by the browser only, never by a shared proxy.
+        using var lens = await http.SendAsync(KeyedFarm.Request(HttpMethod.Get, KeyedFarm.Lens));
+        Assert.Equal(HttpStatusCode.OK, lens.StatusCode);
+        var caching = lens.Headers.CacheControl!;
+        Assert.True(caching.Private && !caching.Public, caching.ToString());
+        Assert.Equal(TimeSpan.FromDays(365), caching.MaxAge);
+        Assert.Contains(caching.Extensions, e => e.Name == "immutable");
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);

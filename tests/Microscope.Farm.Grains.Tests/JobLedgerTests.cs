@@ -222,6 +222,12 @@ public class JobLedgerTests
 
         // Two completions over two seconds: one a second; two items left.
         Assert.Equal(2, ledger.Status(T0.AddSeconds(2)).EtaSeconds!.Value, 3);
+
+        // Paused, nothing is coming: no ETA (it would only grow), until resumed.
+        ledger.Pause();
+        Assert.Null(ledger.Status(T0.AddSeconds(60)).EtaSeconds);
+        ledger.Resume();
+        Assert.NotNull(ledger.Status(T0.AddSeconds(3)).EtaSeconds);
         _ = Rendered;
     }
 }

@@ -24,10 +24,28 @@ public sealed class DatasetExampleTests : IDisposable
         }
 
         File.WriteAllText(Path.Combine(folder, "broken.jpg"), "not an image");
+        File.WriteAllBytes(Path.Combine(folder, "truncated.jpg"), TruncatedJpeg());
         File.WriteAllText(Path.Combine(folder, "notes.txt"), "ignored: not an image extension");
     }
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    /// <summary>A whole JPEG cut off halfway: SKBitmap.Decode would fill the rest with grey and call it an image.</summary>
+    private static byte[] TruncatedJpeg()
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(64, 64);
+        bitmap.Erase(new SkiaSharp.SKColor(200, 30, 30));
+        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        var whole = data.ToArray();
+        return whole[..(whole.Length / 2)];
+    }
+
+    [Fact]
+    public void A_truncated_jpeg_is_refused_as_truncated()
+    {
+        var error = Assert.Throws<ModelFormatException>(() => Microscope.Lenses.SeedImages.Load(Path.Combine(folder, "truncated.jpg"), 16));
+        Assert.Contains("truncated", error.Message, StringComparison.Ordinal);
+    }
 
     private static (VisionGraph Vision, Layer Layer) Small()
     {
@@ -47,14 +65,14 @@ public sealed class DatasetExampleTests : IDisposable
     public void Top_k_equals_a_brute_force_sort_and_corrupt_files_are_skipped_and_counted()
     {
         var files = DatasetScanner.Files(folder);
-        Assert.Equal(24, files.Count);
+        Assert.Equal(25, files.Count);
         Assert.Contains("nested/image00.png", files);
 
         var scan = Scan(files);
         var everything = Scan(files, k: 100);
 
         Assert.Equal(23, scan.Images);
-        Assert.Equal(["broken.jpg"], scan.Skipped);
+        Assert.Equal(["broken.jpg", "truncated.jpg"], scan.Skipped.Order());
         foreach (var (unit, all) in scan.Layers[0].Units.Zip(everything.Layers[0].Units))
         {
             var sorted = all.Top.OrderByDescending(e => e.Activation).ThenBy(e => e.Image, StringComparer.Ordinal).ToList();

@@ -15,6 +15,7 @@ public sealed class Azurite : IAsyncDisposable
     private readonly string location = Path.Combine(Path.GetTempPath(), "microscope-azurite-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? process;
     private int closed;
+    private bool checkApiVersion;
 
     private Azurite(int blob, int queue, int table)
     {
@@ -31,9 +32,10 @@ public sealed class Azurite : IAsyncDisposable
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
         $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
 
-    public static async Task<Azurite> StartAsync()
+    /// <param name="checkApiVersion">Whether Azurite refuses storage API versions newer than its own (as it does unless told --skipApiVersionCheck).</param>
+    public static async Task<Azurite> StartAsync(bool checkApiVersion = false)
     {
-        var azurite = new Azurite(FreePort(), FreePort(), FreePort());
+        var azurite = new Azurite(FreePort(), FreePort(), FreePort()) { checkApiVersion = checkApiVersion };
         await azurite.RestartAsync();
         return azurite;
     }
@@ -45,9 +47,14 @@ public sealed class Azurite : IAsyncDisposable
         Directory.CreateDirectory(location);
         var info = new ProcessStartInfo(binary, [
             "--blobHost", "127.0.0.1", "--blobPort", Port(BlobPort), "--queueHost", "127.0.0.1", "--queuePort", Port(QueuePort),
-            "--tableHost", "127.0.0.1", "--tablePort", Port(TablePort), "--location", location, "--skipApiVersionCheck", "--loose", "--silent",
+            "--tableHost", "127.0.0.1", "--tablePort", Port(TablePort), "--location", location, "--loose", "--silent",
         ])
         { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (!checkApiVersion)
+        {
+            info.ArgumentList.Add("--skipApiVersionCheck");
+        }
+
         process = Process.Start(info)!;
         Interlocked.Exchange(ref closed, 0);
 

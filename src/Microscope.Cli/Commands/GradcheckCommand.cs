@@ -26,7 +26,7 @@ internal static class GradcheckCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the random image and directions.", DefaultValueFactory = _ => 1 };
         var directions = new Option<int>("--directions") { Description = "How many random directions to check.", DefaultValueFactory = _ => 4 };
         var tolerance = new Option<double>("--tolerance") { Description = "Largest relative error that passes (float32 arithmetic).", DefaultValueFactory = _ => 1e-2 };
-        var epsilon = new Option<double?>("--epsilon") { Description = "One finite-difference step per pixel (images are in [0, 1]); by default the best of 1e-3, 1e-4 and 1e-5." };
+        var epsilon = new Option<double?>("--epsilon") { Description = "One finite-difference step per pixel (images are in [0, 1]); by default the best of 1e-3, 1e-4, 1e-5 and 1e-6." };
         var manifest = new Option<string?>("--manifest") { Description = "A manifest for a model given by path." };
         var command = new Command("gradcheck", "Check a layer's built gradient against finite differences.")
         {

@@ -194,6 +194,17 @@ internal static class RenderCommand
 
         var path = Path.Combine(folder, $"{lens}.png");
         WriteAtomically(path, Png.Encode(picture, pictureSize, pictureSize));
+        WriteAtomically(Path.Combine(folder, $"{lens}.json"), JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            model = manifest.Id,
+            layer = layer.Id,
+            lens,
+            seedImage = seedPath is null ? "built-in" : Path.GetFullPath(seedPath),
+            imageSize = pictureSize,
+            options = lens == "deepdream"
+                ? (object)new { stepsPerOctave = options.Steps, options.Seed, size }
+                : new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none" },
+        }, ModelManifest.JsonOptions));
         context.Console.MarkupLine($"{lens} of {Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} from {(seedPath is null ? "the built-in seed image" : Markup.Escape(seedPath))}: {Markup.Escape(path)}");
         return CliApp.Ok;
     }

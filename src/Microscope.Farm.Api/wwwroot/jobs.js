@@ -18,7 +18,7 @@ function job(j) {
       h('dt', {}, 'Rendering'), h('dd', {}, count(c.running)),
       h('dt', {}, 'Waiting'), h('dd', {}, count(c.waiting)),
       h('dt', {}, 'Failed'), h('dd', {}, count(c.failed)),
-      h('dt', {}, 'ETA'), h('dd', {}, j.isFinished ? '–' : duration(j.etaSeconds)),
+      h('dt', {}, 'ETA'), h('dd', {}, j.isFinished ? '–' : j.state === 'Paused' ? 'paused' : duration(j.etaSeconds)),
       h('dt', {}, 'Renders'), h('dd', {}, `${count(j.renders)} (${count(j.retries)} retries, ${count(j.leaseExpirations)} lapsed leases)`),
       h('dt', {}, 'Submitted'), h('dd', {}, when(j.submittedAt)),
       h('dt', {}, 'Finished'), h('dd', {}, when(j.finishedAt))),
