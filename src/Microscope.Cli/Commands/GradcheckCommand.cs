@@ -39,9 +39,9 @@ internal static class GradcheckCommand
             parsed.GetValue(layer)!,
             parsed.GetValue(unit),
             parsed.GetValue(objective)!,
-            parsed.GetValue(size),
+            SmokeRun.Cap(parsed.GetValue(size), 64),
             parsed.GetValue(seed),
-            parsed.GetValue(directions),
+            SmokeRun.Cap(parsed.GetValue(directions), 1),
             parsed.GetValue(tolerance),
             parsed.GetValue(epsilon)));
         return command;
@@ -49,6 +49,7 @@ internal static class GradcheckCommand
 
     private static int Run(CliContext context, string modelArgument, string? manifestPath, string layerId, int? askedUnit, string objectiveName, int size, int seed, int directions, double tolerance, double? epsilon)
     {
+        SmokeRun.Announce(context);
         if (size < 8 || size > 4096)
         {
             throw new ModelFormatException($"--size {size} is out of range (8 to 4096 pixels).");

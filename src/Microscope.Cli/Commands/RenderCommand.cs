@@ -56,10 +56,11 @@ internal static class RenderCommand
         };
         command.SetAction(parsed =>
         {
+            SmokeRun.Announce(context);
             var options = new RenderOptions
             {
-                Steps = parsed.GetValue(steps) ?? (FarmLenses.Get(parsed.GetValue(lens)!) == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : LensOptions.Default.Steps),
-                Size = parsed.GetValue(size),
+                Steps = SmokeRun.Cap(parsed.GetValue(steps) ?? (FarmLenses.Get(parsed.GetValue(lens)!) == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : LensOptions.Default.Steps), 2),
+                Size = SmokeRun.Cap(parsed.GetValue(size), 64),
                 Seed = parsed.GetValue(seed),
                 Fourier = !parsed.GetValue(pixels),
                 Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
@@ -69,17 +70,17 @@ internal static class RenderCommand
             var settings = new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) };
             if (chosenLens == FarmLenses.Tuning)
             {
-                return RunTuning(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(family)!, parsed.GetValue(output)!);
+                return RunTuning(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(family)!, parsed.GetValue(output)!);
             }
 
             if (chosenLens == FarmLenses.DatasetExamples)
             {
-                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), parsed.GetValue(dataset), parsed.GetValue(top), parsed.GetValue(batch) is var b && b == AutoBatch ? new RenderEngineOptions().ScanBatch : b, parsed.GetValue(output)!);
+                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(dataset), SmokeRun.Cap(parsed.GetValue(top), 4), parsed.GetValue(batch) is var b && b == AutoBatch ? new RenderEngineOptions().ScanBatch : b, parsed.GetValue(output)!);
             }
 
             return chosenLens.Scope == LensScope.Layer
                 ? RunLayerLens(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
-                : Run(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), parsed.GetValue(units), chosenLens.Name, LensRenderers.FeatureObjectiveOf(chosenLens)!, options, parsed.GetValue(batch), parsed.GetValue(output)!);
+                : Run(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), chosenLens.Name, LensRenderers.FeatureObjectiveOf(chosenLens)!, options, parsed.GetValue(batch) is var n && n == AutoBatch ? n : SmokeRun.Cap(n, 2), parsed.GetValue(output)!);
         });
         return command;
     }
