@@ -179,11 +179,25 @@ public sealed class DocsExamplesTests(ITestOutputHelper output)
             }
 
             await File.WriteAllBytesAsync(Path.Combine(work, "photo.jpg"), Jpeg(90));
-            var wrapper = Path.Combine(work, "microscope");
-            await File.WriteAllTextAsync(wrapper, $"#!/usr/bin/env bash\nexec '{Path.Combine(root, "microscope")}' \"$@\"\n");
-            if (!OperatingSystem.IsWindows())
+
+            // The repository's own entries as links, so that paths the docs give from the root (bench/,
+            // deploy/, tests/) mean the same here; its scripts as wrappers that run them where they are
+            // (a script finds the tree from its own path, and must not see links newer than its build).
+            foreach (var entry in Directory.EnumerateFileSystemEntries(root).Where(e => Path.GetFileName(e) is not (".git" or "out")))
             {
-                File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                var here = Path.Combine(work, Path.GetFileName(entry));
+                if (Path.GetFileName(entry) is "microscope" or "farm")
+                {
+                    await File.WriteAllTextAsync(here, $"#!/usr/bin/env bash\nexec '{entry}' \"$@\"\n");
+                    if (!OperatingSystem.IsWindows())
+                    {
+                        File.SetUnixFileMode(here, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    }
+                }
+                else
+                {
+                    File.CreateSymbolicLink(here, entry);
+                }
             }
 
             return new Dictionary<string, string>
