@@ -10,7 +10,8 @@ namespace Microscope.Farm.FaultTests;
 public class FaultTests
 {
     private const int Items = 235;
-    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(5);
+    /// <summary>How long a job may make no progress at all before the test gives up (not a bound on the whole job).</summary>
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);
 
     [Fact]
     public async Task A_render_silo_killed_mid_job_loses_nothing()
