@@ -489,16 +489,9 @@ public static class RolePropagation
         axis = axis < 0 ? axis + x.Rank : axis;
         var start = node.Output.Take(output).Sum(o => shapes.TryGetValue(o, out var s) ? s[axis] : 0);
         var result = x.Axes.ToList();
-        result[axis] = SplitPart(x.Axes[axis], start, shape[axis]) ?? AxisLabels.Whole(AxisRole.Internal, shape[axis]);
+        result[axis] = Narrow(x.Axes[axis], start, shape[axis]) ?? AxisLabels.Whole(AxisRole.Internal, shape[axis]);
         return new AxisLabels(result);
     }
-
-    /// <summary>
-    /// A part of an axis: like <see cref="Narrow"/>, and also the outer digit of a units axis (q, k
-    /// and v split from one projection), which leaves the inner digits as the part's own units.
-    /// </summary>
-    private static IReadOnlyList<Factor>? SplitPart(IReadOnlyList<Factor> axis, long start, long length) =>
-        Narrow(axis, start, length);
 
     /// <summary>
     /// Gather with indices from constants: a scalar index drops the axis (the class token, or q
