@@ -72,48 +72,95 @@ public static class DatasetScanner
 
     public static DatasetScan Scan(
         VisionGraph vision, IReadOnlyList<Layer> layers, string folder, IReadOnlyList<string> files, int size, int k, int batch, SessionFactory sessions,
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default) =>
+        Scan(vision, layers, id => SeedImages.Load(Path.Combine(folder, id), size), files, size, k, batch, sessions, progress, cancellation);
+
+    /// <summary>
+    /// Scans <paramref name="files"/> once through every one of <paramref name="layers"/>: one forward
+    /// pass per batch, each feature map reduced inside the graph (<see cref="ScanGraph"/>). The next
+    /// batch is decoded while the model runs on this one. <paramref name="load"/> gives an image's
+    /// planar RGB at <paramref name="size"/>², or throws <see cref="ModelFormatException"/> for an
+    /// unreadable one, which is skipped and counted.
+    /// </summary>
+    public static DatasetScan Scan(
+        VisionGraph vision, IReadOnlyList<Layer> layers, Func<string, float[]> load, IReadOnlyList<string> files, int size, int k, int batch, SessionFactory sessions,
         IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default)
     {
         var scan = new DatasetScan([.. layers.Select(l => new LayerExamples(l, ReceptiveField.Of(vision.Graph, l.Tensor, size), k))]);
-        using var session = sessions.Create(OnnxModelFile.ToBytes(vision.Graph.Truncate([.. layers.Select(l => l.Tensor)])), "dataset examples");
-        string[] outputs = [.. layers.Select(l => l.Tensor)];
+        var graph = ScanGraph.Build(vision.Graph, layers);
+        using var session = sessions.Create(graph.Model, "dataset examples");
+        var chunks = files.Chunk(Math.Max(1, batch)).ToList();
         var done = 0;
-        foreach (var chunk in files.Chunk(Math.Max(1, batch)))
+        var next = chunks.Count > 0 ? Task.Run(() => Decode(chunks[0], load, size), cancellation) : null;
+        for (var c = 0; c < chunks.Count; c++)
         {
             cancellation.ThrowIfCancellationRequested();
-            var ids = new List<string>();
-            var pixels = new List<float>();
-            foreach (var id in chunk)
-            {
-                try
-                {
-                    pixels.AddRange(SeedImages.Load(Path.Combine(folder, id), size));
-                    ids.Add(id);
-                }
-                catch (ModelFormatException)
-                {
-                    scan.Skipped.Add(id);
-                }
-            }
-
+            var (ids, pixels, skipped) = next!.GetAwaiter().GetResult();
+            next = c + 1 < chunks.Count && chunks[c + 1] is var following ? Task.Run(() => Decode(following, load, size), cancellation) : null;
+            scan.Skipped.AddRange(skipped);
             if (ids.Count > 0)
             {
-                using var input = OrtValue.CreateTensorValueFromMemory(pixels.ToArray(), [ids.Count, 3, size, size]);
+                using var input = OrtValue.CreateTensorValueFromMemory(pixels, [ids.Count, 3, size, size]);
                 using var runOptions = new RunOptions();
-                using var results = session.Session.Run(runOptions, [VisionGraph.ImageInput], [input], outputs);
+                using var results = session.Session.Run(runOptions, [VisionGraph.ImageInput], [input], graph.Outputs);
                 for (var l = 0; l < layers.Count; l++)
                 {
-                    Record(scan.Layers[l], results[l], ids);
+                    var (maxima, positions, shape) = graph.Reads[l];
+                    if (positions < 0)
+                    {
+                        Record(scan.Layers[l], results[maxima], ids);
+                    }
+                    else
+                    {
+                        Record(scan.Layers[l], results[maxima], results[positions], (int)results[shape].GetTensorDataAsSpan<long>()[3], ids);
+                    }
                 }
 
                 scan.Counted(ids.Count);
             }
 
-            done += chunk.Length;
+            done += chunks[c].Length;
             progress?.Report((done, files.Count));
         }
 
         return scan;
+    }
+
+    private static (List<string> Ids, float[] Pixels, List<string> Skipped) Decode(string[] chunk, Func<string, float[]> load, int size)
+    {
+        var ids = new List<string>();
+        var skipped = new List<string>();
+        var pixels = new float[chunk.Length * 3 * size * size];
+        foreach (var id in chunk)
+        {
+            try
+            {
+                load(id).AsSpan().CopyTo(pixels.AsSpan(ids.Count * 3 * size * size, 3 * size * size));
+                ids.Add(id);
+            }
+            catch (ModelFormatException)
+            {
+                skipped.Add(id);
+            }
+        }
+
+        return (ids, ids.Count == chunk.Length ? pixels : pixels[..(ids.Count * 3 * size * size)], skipped);
+    }
+
+    /// <summary>A feature map's figures as the scan graph reduced them: per image and unit, the maximum and its flat position.</summary>
+    private static void Record(LayerExamples layer, OrtValue maxima, OrtValue positions, int width, List<string> ids)
+    {
+        var values = maxima.GetTensorDataAsSpan<float>();
+        var at = positions.GetTensorDataAsSpan<long>();
+        var units = layer.Units.Length;
+        for (var n = 0; n < ids.Count; n++)
+        {
+            for (var u = 0; u < units; u++)
+            {
+                var i = (n * units) + u;
+                layer.Units[u].Add(new Example(ids[n], values[i], (int)(at[i] % width), (int)(at[i] / width)));
+            }
+        }
     }
 
     /// <summary>
