@@ -31,6 +31,13 @@ public sealed record Layer(string Id, string Tensor, string Op, string Node, int
     /// <summary>For a layer that is one extra token of <see cref="Source"/> (the class token): its index; else null.</summary>
     public int? Token { get; init; }
 
+    /// <summary>
+    /// True when the layer is an affine function of the image (no nonlinearity between them, like a
+    /// first convolution): maximizing one of its channels has no optimum inside the image's range,
+    /// so its feature visualization is a flat colour with artefacts at the borders. See <see cref="Onnx.LayerGraph.AffineInImage"/>.
+    /// </summary>
+    public bool AffineInImage { get; init; }
+
     /// <summary>Channels of a feature map, outputs of a vector.</summary>
     public int Units => Shape[0];
 
@@ -53,6 +60,9 @@ public sealed record LayerCatalog(
 {
     /// <summary>Tensors that looked like layers but are not (attention scores, heads split off), grouped by the reason.</summary>
     public IReadOnlyList<HiddenLayers> Hidden { get; init; } = [];
+
+    /// <summary>The layer graph: which layer (or <see cref="Onnx.LayerGraph.Input"/>, the image) feeds which. See <see cref="Onnx.LayerGraph"/>.</summary>
+    public IReadOnlyList<Onnx.LayerEdge> Edges { get; init; } = [];
 
     public int TotalUnits => Layers.Sum(l => l.Units);
 

@@ -44,6 +44,7 @@ public static class LayerCatalogBuilder
 
         var (shapes, batch) = ProbeDataPath(vision, sessions, manifest.Id);
         var roles = RolePropagation.Run(graph, VisionGraph.ImageInput, shapes, batch);
+        var affine = LayerGraph.AffineInImage(graph, VisionGraph.ImageInput);
 
         var taken = new HashSet<string>(StringComparer.Ordinal);
         var layers = new List<Layer>();
@@ -126,6 +127,7 @@ public static class LayerCatalogBuilder
                 FixedSize = fixedSize,
                 Layout = layout.Axes,
                 ExtraTokens = (int)layout.ExtraTokens,
+                AffineInImage = affine.Contains(candidate.Tensor),
             });
             // An extra token is a constant until attention mixes the image into it: only then is it a layer.
             for (var e = 0; e < view.ExtraTokens.Count && AfterAttention(graph, candidate.Tensor, roles); e++)
@@ -141,6 +143,7 @@ public static class LayerCatalogBuilder
             }
         }
 
+        var edges = LayerGraph.Edges(graph, VisionGraph.ImageInput, [.. layers.Select(l => (l.Id, l.Source))]);
         vision.Append(viewNodes, viewConstants);
 
         var unusedAliases = manifest.Layers.Aliases.Keys.Where(k => !usedAliases.Contains(k)).ToList();
@@ -158,6 +161,7 @@ public static class LayerCatalogBuilder
         return new LayerCatalog(manifest.Id, manifest.Title, manifest.Source, vision.ModelInput, manifest.Input.Size, [.. manifest.Assumptions.Concat(vision.Assumptions).Distinct()], layers)
         {
             Hidden = [.. notLayers.Select(g => new HiddenLayers(g.Key, g.Value.Count, [.. g.Value.Take(3)]))],
+            Edges = edges,
         };
     }
 

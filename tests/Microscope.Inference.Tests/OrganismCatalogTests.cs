@@ -7,7 +7,8 @@ namespace Microscope.Inference.Tests;
 /// <summary>The real model organisms, fetched by the build into the test output.</summary>
 public sealed class OrganismCatalogTests
 {
-    private static LayerCatalog Catalog(string id)
+    /// <summary>The organism's catalog, built as the farm builds it.</summary>
+    internal static LayerCatalog Catalog(string id)
     {
         var manifest = OrganismRegistry.Default.Resolve(id);
         return LayerCatalogBuilder.Build(manifest, OrganismRegistry.Compose(manifest), new SessionFactory(new SessionSettings()));
