@@ -174,32 +174,39 @@ internal static class LensBenchmarks
         var folder = Dataset(args);
         var steps = Option(args, "--steps", 128);
         var units = Option(args, "--units", 32);
-        var redirect = !args.Contains("--no-relu-redirect");
+        bool[] settings = args.Contains("--both") ? [true, false] : [!args.Contains("--no-relu-redirect")];
         var (_, vision, catalog, sessions) = ResNet();
         var files = DatasetScanner.Files(folder);
-        var table = new Table().AddColumns("layer", "units", "steps", "relu redirect", "median ratio", "min", "max", "dead renders");
-        foreach (var id in new[] { "layer3.0.relu", "layer4.2.relu" })
+        var layers = new[] { "layer3.0.relu", "layer4.2.relu" }.Select(catalog.Find).ToList();
+        var chosen = Enumerable.Range(0, units).ToList();
+
+        // One pass over the dataset for both layers; with --both, both settings share it and are rendered side by side.
+        var scan = DatasetScanner.Scan(vision, layers, folder, files, 224, 1, 16, sessions);
+        var table = new Table().AddColumns("layer", "units", "steps", "relu redirect", "median ratio", "min", "max", "dead renders", "seconds");
+        foreach (var (layer, l) in layers.Select((layer, l) => (layer, l)))
         {
-            var layer = catalog.Find(id);
-            var chosen = Enumerable.Range(0, units).ToList();
-            var scan = DatasetScanner.Scan(vision, [layer], folder, files, 224, 1, 16, sessions);
-            var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, Lenses.FeatureObjective.Channel, new RenderOptions { Steps = steps, ReluRedirect = redirect }, 32, sessions);
-
-            // Like for like: the unit's spatial maximum on its render, fed to the model as the scan feeds images.
-            var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], 128, 224, sessions);
-            var ratios = new List<double>();
-            foreach (var (render, index) in renders.Select((r, i) => (r, i)))
+            foreach (var redirect in settings)
             {
-                var best = scan.Layers[0].Units[render.Unit].Top[0].Activation;
-                if (best > 0)
-                {
-                    ratios.Add(maxima[index][render.Unit] / best);
-                }
-            }
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var renders = Lenses.FeatureVisualization.Render(vision, layer, chosen, Lenses.FeatureObjective.Channel, new RenderOptions { Steps = steps, ReluRedirect = redirect }, 32, sessions);
 
-            ratios.Sort();
-            var dead = renders.Count(r => r.FinalObjective <= 0);
-            table.AddRow(id, F(ratios.Count, "0"), F(steps, "0"), redirect ? "on" : "off", F(ratios[ratios.Count / 2], "F2"), F(ratios[0], "F2"), F(ratios[^1], "F2"), F(dead, "0"));
+                // Like for like: the unit's spatial maximum on its render, fed to the model as the scan feeds images.
+                var maxima = DatasetScanner.Maxima(vision, layer, [.. renders.Select(r => r.Image)], 128, 224, sessions);
+                var ratios = new List<double>();
+                foreach (var (render, index) in renders.Select((r, i) => (r, i)))
+                {
+                    var best = scan.Layers[l].Units[render.Unit].Top[0].Activation;
+                    if (best > 0)
+                    {
+                        ratios.Add(maxima[index][render.Unit] / best);
+                    }
+                }
+
+                ratios.Sort();
+                var dead = renders.Count(r => r.FinalObjective <= 0);
+                table.AddRow(layer.Id, F(ratios.Count, "0"), F(steps, "0"), redirect ? "on" : "off", F(ratios[ratios.Count / 2], "F2"), F(ratios[0], "F2"), F(ratios[^1], "F2"), F(dead, "0"), F(clock.Elapsed.TotalSeconds, "F0"));
+                AnsiConsole.MarkupLine($"{layer.Id}, redirect {(redirect ? "on" : "off")}: done in {clock.Elapsed.TotalSeconds:F0} s");
+            }
         }
 
         AnsiConsole.MarkupLine($"[bold]Quality: spatial maximum of the unit on its feature visualization / on its top dataset example ({files.Count} images)[/]");

@@ -24,7 +24,7 @@ static int Usage()
           loops [--steps N] [--rounds N] [--layers a,b] [--batches 1,8]
                                              host loop vs device-resident loop, seconds per step, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
-          quality [--steps N] [--units N] [--no-relu-redirect]
+          quality [--steps N] [--units N] [--no-relu-redirect | --both]
                                              feature visualization activation / top dataset example activation, dead renders
           render-memory [--steps N] [--loop host|device]
                                              estimated vs measured memory of a feature-visualization pass, resnet18, batch 1 to 8
