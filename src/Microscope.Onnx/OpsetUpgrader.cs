@@ -40,10 +40,10 @@ public static class OpsetUpgrader
 
         var nodes = new List<NodeProto>();
         var initializers = upgraded.Graph.Initializer;
-        var counter = 0;
+        var names = new GraphEmitter("microscope/upgrade/", GraphEmitter.NamesIn(upgraded.Graph));
         string Constant(TensorProto tensor)
         {
-            tensor.Name = $"microscope/upgrade/{counter++}";
+            tensor.Name = names.Fresh("const");
             initializers.Add(tensor);
             return tensor.Name;
         }
@@ -186,9 +186,9 @@ public static class OpsetUpgrader
                     {
                         // Before opset 13 these ops worked on the input flattened to 2-D at `axis`.
                         var axis = node.Int("axis", 1);
-                        var flat = $"microscope/upgrade/{counter++}";
-                        var soft = $"microscope/upgrade/{counter++}";
-                        var shape = $"microscope/upgrade/{counter++}";
+                        var flat = names.Fresh();
+                        var soft = names.Fresh();
+                        var shape = names.Fresh();
                         nodes.Add(new NodeProto { OpType = "Flatten", Name = node.Name + "/flatten", Input = { node.Input[0] }, Output = { flat }, Attribute = { NodeAttributes.IntAttribute("axis", axis) } });
                         nodes.Add(new NodeProto { OpType = node.OpType, Name = node.Name, Input = { flat }, Output = { soft }, Attribute = { NodeAttributes.IntAttribute("axis", -1) } });
                         nodes.Add(new NodeProto { OpType = "Shape", Name = node.Name + "/shape", Input = { node.Input[0] }, Output = { shape } });
@@ -202,7 +202,7 @@ public static class OpsetUpgrader
                         var scale = Constant(Tensors.Float("", [], [node.Float("scale", 1)]));
                         var bias = node.Floats("bias") ?? [];
                         var biasTensor = Constant(Tensors.Float("", [1, bias.Length, 1, 1], bias));
-                        var scaled = $"microscope/upgrade/{counter++}";
+                        var scaled = names.Fresh();
                         nodes.Add(new NodeProto { OpType = "Mul", Name = node.Name + "/scale", Input = { node.Input[0], scale }, Output = { scaled } });
                         nodes.Add(new NodeProto { OpType = "Add", Name = node.Name, Input = { scaled, biasTensor }, Output = { node.Output[0] } });
                         break;

@@ -89,8 +89,7 @@ public sealed class VisionGraph
         graph.Input.Clear();
         graph.ValueInfo.Clear();
 
-        var prelude = new List<NodeProto>();
-        var initializers = new List<TensorProto>();
+        var prelude = new GraphEmitter(Prefix, GraphEmitter.NamesIn(graph));
 
         // 1. Channel order and value range as one 1×1 convolution: y_c = a_c * image_src(c) + b_c.
         //    With no preprocessing model, mean and std fold into the same a and b.
@@ -106,25 +105,23 @@ public sealed class VisionGraph
             bias[c] = (float)((lo - mean) / std);
         }
 
-        initializers.Add(Tensors.Float(Prefix + "colour_weight", [3, 3, 1, 1], weights));
-        initializers.Add(Tensors.Float(Prefix + "colour_bias", [3], bias));
+        var colourWeight = prelude.Initializer(Tensors.Float(Prefix + "colour_weight", [3, 3, 1, 1], weights));
+        var colourBias = prelude.Initializer(Tensors.Float(Prefix + "colour_bias", [3], bias));
         var scaled = Prefix + "scaled";
-        prelude.Add(Node("Conv", [ImageInput, Prefix + "colour_weight", Prefix + "colour_bias"], [scaled], Prefix + "colour"));
+        prelude.Named(Prefix + "colour", "Conv", [ImageInput, colourWeight, colourBias], [scaled]);
 
         // 2. The organism's own preprocessing model, inlined with its names prefixed.
         var current = scaled;
         if (preprocessing is not null)
         {
-            current = Inline(preprocessing, current, prelude, initializers, spec, source);
+            current = Inline(preprocessing, current, prelude, spec, source);
         }
 
         // 3. Layout: the model may want channels last.
         if (spec.Layout == "NHWC")
         {
             var transposed = Prefix + "nhwc";
-            var transpose = Node("Transpose", [current], [transposed], Prefix + "to_nhwc");
-            transpose.Attribute.Add(new AttributeProto { Name = "perm", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0, 2, 3, 1 } });
-            prelude.Add(transpose);
+            prelude.Named(Prefix + "to_nhwc", "Transpose", [current], [transposed], NodeAttributes.IntsAttribute("perm", 0, 2, 3, 1));
             current = transposed;
         }
 
@@ -146,10 +143,10 @@ public sealed class VisionGraph
             throw new ModelFormatException($"{source}: the image input '{input.Name}' is of type {(DataType)elementType}; only float image inputs are supported.");
         }
 
-        var nodes = prelude.Concat(graph.Node).ToList();
+        var nodes = prelude.Nodes.Concat(graph.Node).ToList();
         graph.Node.Clear();
         graph.Node.Add(nodes);
-        graph.Initializer.Add(initializers);
+        graph.Initializer.Add(prelude.Initializers);
         graph.Input.Add(ImageValueInfo());
         foreach (var output in graph.Output)
         {
@@ -210,7 +207,7 @@ public sealed class VisionGraph
         return $"{(DataType)tensor.ElemType}[{string.Join(",", dims)}]";
     }
 
-    private static string Inline(ModelProto preprocessing, string input, List<NodeProto> nodes, List<TensorProto> initializers, InputSpec spec, string source)
+    private static string Inline(ModelProto preprocessing, string input, GraphEmitter prelude, InputSpec spec, string source)
     {
         var prep = new OnnxGraph(preprocessing);
         var prepInputs = prep.RealInputs.ToList();
@@ -236,32 +233,21 @@ public sealed class VisionGraph
         {
             var copy = t.Clone();
             copy.Name = Rename(t.Name);
-            initializers.Add(copy);
+            prelude.Initializer(copy);
             if (spatial is { } size && t.Dims.Count >= 2 && t.Dims[^2] == size.Item1 && t.Dims[^1] == size.Item2)
             {
                 var rank = t.Dims.Count;
-                var leading = Prefix + "prep/" + t.Name + "/leading";
-                initializers.Add(Tensors.Int64Vector(leading, [.. t.Dims.Take(rank - 2)]));
-                var imageShape = Prefix + "prep/" + t.Name + "/image_shape";
-                var imageSize = Prefix + "prep/" + t.Name + "/image_size";
-                var sizes = Prefix + "prep/" + t.Name + "/sizes";
-                var resized = Prefix + "prep/" + t.Name + "/resized";
-                var two = Prefix + "prep/" + t.Name + "/two";
-                var four = Prefix + "prep/" + t.Name + "/four";
-                var zero = Prefix + "prep/" + t.Name + "/zero";
-                initializers.Add(Tensors.Int64Vector(two, 2));
-                initializers.Add(Tensors.Int64Vector(four, 4));
-                initializers.Add(Tensors.Int64Vector(zero, 0));
-                nodes.Add(Node("Shape", [input], [imageShape], imageShape));
-                nodes.Add(Node("Slice", [imageShape, two, four, zero], [imageSize], imageSize));
-                var concat = Node("Concat", [leading, imageSize], [sizes], sizes);
-                concat.Attribute.Add(NodeAttributes.IntAttribute("axis", 0));
-                nodes.Add(concat);
-                var resize = Node("Resize", [copy.Name, "", "", sizes], [resized], resized);
-                resize.Attribute.Add(NodeAttributes.StringAttribute("mode", "linear"));
-                resize.Attribute.Add(NodeAttributes.StringAttribute("coordinate_transformation_mode", "half_pixel"));
-                nodes.Add(resize);
-                adapted[copy.Name] = resized;
+                var name = Prefix + "prep/" + t.Name;
+                var leading = prelude.Initializer(Tensors.Int64Vector(name + "/leading", [.. t.Dims.Take(rank - 2)]));
+                var two = prelude.Initializer(Tensors.Int64Vector(name + "/two", 2));
+                var four = prelude.Initializer(Tensors.Int64Vector(name + "/four", 4));
+                var zero = prelude.Initializer(Tensors.Int64Vector(name + "/zero", 0));
+                var imageShape = prelude.Node("Shape", [input], name + "/image_shape");
+                var imageSize = prelude.Node("Slice", [imageShape, two, four, zero], name + "/image_size");
+                var sizes = prelude.Node("Concat", [leading, imageSize], name + "/sizes", NodeAttributes.IntAttribute("axis", 0));
+                adapted[copy.Name] = prelude.Node(
+                    "Resize", [copy.Name, "", "", sizes], name + "/resized",
+                    NodeAttributes.StringAttribute("mode", "linear"), NodeAttributes.StringAttribute("coordinate_transformation_mode", "half_pixel"));
             }
         }
 
@@ -282,7 +268,7 @@ public sealed class VisionGraph
                 copy.Output[i] = Rename(copy.Output[i]);
             }
 
-            nodes.Add(copy);
+            prelude.Copy(copy);
         }
 
         return Rename(preprocessing.Graph.Output[0].Name);
@@ -300,13 +286,5 @@ public sealed class VisionGraph
             Name = ImageInput,
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float, Shape = shape } },
         };
-    }
-
-    internal static NodeProto Node(string op, IEnumerable<string> inputs, IEnumerable<string> outputs, string name)
-    {
-        var node = new NodeProto { OpType = op, Name = name };
-        node.Input.Add(inputs);
-        node.Output.Add(outputs);
-        return node;
     }
 }

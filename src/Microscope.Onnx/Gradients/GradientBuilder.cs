@@ -63,8 +63,7 @@ public static class GradientBuilder
 
         // 1. Truncate: only what the layer needs.
         var kept = full.Ancestors([target]).Select(n => n.Clone()).ToList();
-        var freshCounter = 0;
-        string Fresh(string hint) => $"microscope/fwd/{hint}_{freshCounter++}";
+        var forwardNames = new GraphEmitter("microscope/fwd/", GraphEmitter.NamesIn(upgraded.Graph));
 
         // 2. Which nodes lie on a differentiable path from the image to the layer, and does each have a
         // rule? A node is on it when it reads the image's influence forward (through ops that pass a
@@ -96,7 +95,7 @@ public static class GradientBuilder
                 continue;
             }
 
-            rule.PrepareForward(node, Fresh);
+            rule.PrepareForward(node, forwardNames.Fresh);
             active.Add(node.Output[0]);
             if (node.OpType == "Split")
             {
@@ -142,10 +141,9 @@ public static class GradientBuilder
             .Sum(t => shapes.TryGetValue(t, out var s) ? s.Aggregate(1L, (a, d) => a * d) / 2 : 0);
 
         // 4. The objective.
-        var objectiveNodes = new List<NodeProto>();
-        var objectiveInitializers = new List<TensorProto>();
-        new ObjectiveGraph(objectiveNodes, objectiveInitializers, shapes) { ElementType = elementType }.Build(target, layerShape, request.Terms);
-        foreach (var node in objectiveNodes)
+        var objective = new GraphEmitter("objective/", GraphEmitter.NamesIn(upgraded.Graph));
+        new ObjectiveGraph(objective, shapes) { ElementType = elementType }.Build(target, layerShape, request.Terms);
+        foreach (var node in objective.Nodes)
         {
             if (CarriesGradient(node, active))
             {
@@ -156,8 +154,8 @@ public static class GradientBuilder
             }
         }
 
-        var built = NewModel(upgraded, [.. kept, .. objectiveNodes], request, elementType, includeObjective: true, layerShape);
-        built.Graph.Initializer.Add(objectiveInitializers);
+        var built = NewModel(upgraded, [.. kept, .. objective.Nodes], request, elementType, includeObjective: true, layerShape);
+        built.Graph.Initializer.Add(objective.Initializers);
         var context = new GradientContext(new OnnxGraph(built), active, shapes, elementType) { ReluRedirect = request.ReluRedirect ? ObjectiveNames.ReluRedirect : null };
 
         // 5. Reverse pass, seeded with d(Σ objective)/d(objective) = 1.
@@ -176,9 +174,9 @@ public static class GradientBuilder
 
         var imageGradient = context.GradientOf(VisionGraph.ImageInput)
             ?? throw new ModelFormatException($"layer '{layerId}': no gradient reaches the image.");
+        context.Output(imageGradient, ObjectiveNames.ImageGradient);
         built.Graph.Node.Add(context.Nodes);
         built.Graph.Initializer.Add(context.Initializers);
-        built.Graph.Node.Add(new NodeProto { OpType = "Identity", Name = "grad/output", Input = { imageGradient }, Output = { ObjectiveNames.ImageGradient } });
         built.Graph.Output.Add(TensorInfo(ObjectiveNames.ImageGradient, elementType, "batch", 3, "height", "width"));
         if (request.IncludeActivations)
         {

@@ -16,7 +16,7 @@ public sealed class GradientContext
     private readonly Dictionary<string, string> shapeCache = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long[]> shapes;
     private readonly HashSet<string> active;
-    private int counter;
+    private readonly GraphEmitter emitter;
 
     internal GradientContext(OnnxGraph forward, HashSet<string> active, Dictionary<string, long[]> shapes, DataType elementType)
     {
@@ -24,6 +24,7 @@ public sealed class GradientContext
         this.active = active;
         this.shapes = shapes;
         ElementType = elementType;
+        emitter = new GraphEmitter("grad/", GraphEmitter.NamesIn(forward.Model.Graph));
     }
 
     public OnnxGraph Forward { get; }
@@ -34,9 +35,11 @@ public sealed class GradientContext
     /// <summary>The float type of the image and of every gradient (float, or double in tests).</summary>
     public DataType ElementType { get; }
 
-    public List<NodeProto> Nodes { get; } = [];
+    /// <summary>The backward nodes emitted so far.</summary>
+    public List<NodeProto> Nodes => emitter.Nodes;
 
-    public List<TensorProto> Initializers { get; } = [];
+    /// <summary>The backward pass's constants.</summary>
+    public List<TensorProto> Initializers => emitter.Initializers;
 
     /// <summary>True when the tensor depends on the image through differentiable ops.</summary>
     public bool IsActive(string tensor) => tensor.Length > 0 && active.Contains(tensor);
@@ -147,46 +150,25 @@ public sealed class GradientContext
 
     // ---- emission ----
 
-    public string Fresh(string hint = "t") => $"grad/{hint}_{counter++}";
+    public string Fresh(string hint = "t") => emitter.Fresh(hint);
 
-    public string Emit(string op, string[] inputs, params AttributeProto[] attributes) => EmitMany(op, inputs, 1, attributes)[0];
+    public string Emit(string op, string[] inputs, params AttributeProto[] attributes) => emitter.Node(op, inputs, attributes);
 
-    public string[] EmitMany(string op, string[] inputs, int outputs, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Name = Fresh(op) };
-        node.Input.Add(inputs);
-        var names = Enumerable.Range(0, outputs).Select(_ => Fresh(op.ToLowerInvariant())).ToArray();
-        node.Output.Add(names);
-        node.Attribute.Add(attributes);
-        Nodes.Add(node);
-        return names;
-    }
+    public string[] EmitMany(string op, string[] inputs, int outputs, params AttributeProto[] attributes) => emitter.Node(op, inputs, outputs, attributes);
+
+    /// <summary>Writes <paramref name="tensor"/> to the graph output <paramref name="output"/>.</summary>
+    internal void Output(string tensor, string output) => emitter.Named("grad/output", "Identity", [tensor], [output]);
 
     /// <summary>A scalar constant of the element type.</summary>
     public string Scalar(double value) => Constant([], [value]);
 
     /// <summary>A constant of the element type.</summary>
-    public string Constant(long[] dims, double[] values)
-    {
-        var name = Fresh("const");
-        Initializers.Add(Tensors.OfType(ElementType, name, dims, values));
-        return name;
-    }
+    public string Constant(long[] dims, double[] values) => emitter.Constant(ElementType, dims, values);
 
     /// <summary>A float32 vector (Resize scales are float whatever the element type).</summary>
-    public string Floats(params float[] values)
-    {
-        var name = Fresh("floats");
-        Initializers.Add(Tensors.Float(name, [values.Length], values));
-        return name;
-    }
+    public string Floats(params float[] values) => emitter.Floats(values);
 
-    public string Ints(params long[] values)
-    {
-        var name = Fresh("ints");
-        Initializers.Add(Tensors.Int64Vector(name, values));
-        return name;
-    }
+    public string Ints(params long[] values) => emitter.Ints(values);
 
     /// <summary>Shape(tensor), emitted once per tensor.</summary>
     public string Shape(string tensor)

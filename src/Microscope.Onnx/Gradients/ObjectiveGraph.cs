@@ -3,9 +3,10 @@ using Microscope.Onnx.Proto;
 namespace Microscope.Onnx.Gradients;
 
 /// <summary>Appends the objective's nodes after the target layer (see <see cref="ObjectiveNames"/> for the formula).</summary>
-internal sealed class ObjectiveGraph(List<NodeProto> nodes, List<TensorProto> initializers, Dictionary<string, long[]> shapes)
+/// <param name="emitter">Where the objective's nodes and constants go.</param>
+/// <param name="shapes">Reference shapes, to which every emitted tensor's is added.</param>
+internal sealed class ObjectiveGraph(GraphEmitter emitter, Dictionary<string, long[]> shapes)
 {
-    private int counter;
 
     public string Build(string layer, long[] layerShape, ObjectiveTerms terms)
     {
@@ -41,7 +42,7 @@ internal sealed class ObjectiveGraph(List<NodeProto> nodes, List<TensorProto> in
             objective = Node("Add", [objective, parts[i]], perElement);
         }
 
-        nodes.Add(new NodeProto { OpType = "Identity", Name = "objective/output", Input = { objective }, Output = { ObjectiveNames.Objective } });
+        emitter.Named("objective/output", "Identity", [objective], [ObjectiveNames.Objective]);
         shapes[ObjectiveNames.Objective] = perElement;
         return ObjectiveNames.Objective;
     }
@@ -80,27 +81,15 @@ internal sealed class ObjectiveGraph(List<NodeProto> nodes, List<TensorProto> in
 
     public Proto.TensorProto.Types.DataType ElementType { get; init; } = Proto.TensorProto.Types.DataType.Float;
 
-    private string Node(string op, string[] inputs, long[] shape, params AttributeProto[] attributes)
-    {
-        var output = $"objective/{op.ToLowerInvariant()}_{counter++}";
-        nodes.Add(new NodeProto { OpType = op, Name = output, Input = { inputs }, Output = { output }, Attribute = { attributes } });
-        shapes[output] = shape;
-        return output;
-    }
+    private string Node(string op, string[] inputs, long[] shape, params AttributeProto[] attributes) => Shaped(emitter.Node(op, inputs, attributes), shape);
 
-    private string Ints(params long[] values)
-    {
-        var name = $"objective/ints_{counter++}";
-        initializers.Add(Tensors.Int64Vector(name, values));
-        shapes[name] = [values.Length];
-        return name;
-    }
+    private string Ints(params long[] values) => Shaped(emitter.Ints(values), [values.Length]);
 
-    private string Constant(double value)
+    private string Constant(double value) => Shaped(emitter.Constant(ElementType, [], [value]), []);
+
+    private string Shaped(string tensor, long[] shape)
     {
-        var name = $"objective/const_{counter++}";
-        initializers.Add(Tensors.OfType(ElementType, name, [], [value]));
-        shapes[name] = [];
-        return name;
+        shapes[tensor] = shape;
+        return tensor;
     }
 }

@@ -143,28 +143,7 @@ public static class LayerLayouts
             return new LayerView(tensor, [], [], [], FixedSize: false);
         }
 
-        var nodes = new List<NodeProto>();
-        var constants = new List<TensorProto>();
-        var count = 0;
-        string Name(string what) => $"{prefix}{what}_{count++}";
-        string Ints(params long[] values)
-        {
-            var name = Name("const");
-            constants.Add(Tensors.Int64Vector(name, values));
-            return name;
-        }
-
-        string Add(string op, string[] inputs, params AttributeProto[] attributes)
-        {
-            var output = Name(op.ToLowerInvariant());
-            var node = new NodeProto { OpType = op, Name = output };
-            node.Input.Add(inputs);
-            node.Output.Add(output);
-            node.Attribute.Add(attributes);
-            nodes.Add(node);
-            return output;
-        }
-
+        var g = new GraphEmitter(prefix);
         var factors = labels.Axes.SelectMany(a => a).ToList();
         var hasBatch = factors.Any(f => f.Dim.Role == AxisRole.Batch);
         var current = tensor;
@@ -175,24 +154,24 @@ public static class LayerLayouts
         if (separate)
         {
             long[] shape = [.. hasBatch ? [] : new long[] { -1 }, .. factors.Select(f => f.Dim.Role == AxisRole.Batch ? -1 : f.Size)];
-            current = Add("Reshape", [current, Ints(shape)]);
+            current = g.Node("Reshape", [current, g.Ints(shape)]);
         }
 
         List<AxisRole> roles = [.. hasBatch ? [] : new[] { AxisRole.Batch }, .. factors.Select(f => f.Dim.Role)];
         var perm = Enumerable.Range(0, roles.Count).OrderBy(i => CanonicalOrder[roles[i]]).Select(i => (long)i).ToArray();
         if (!perm.SequenceEqual(Enumerable.Range(0, perm.Length).Select(i => (long)i)))
         {
-            current = Add("Transpose", [current], NodeAttributes.IntsAttribute("perm", perm));
+            current = g.Node("Transpose", [current], NodeAttributes.IntsAttribute("perm", perm));
         }
 
         if (layout.Rows == 0)
         {
-            return new LayerView(current, [], nodes, constants, fixedSize);
+            return new LayerView(current, [], g.Nodes, g.Initializers, fixedSize);
         }
 
         if (!roles.Contains(AxisRole.Token) && (!roles.Contains(AxisRole.Row) || !roles.Contains(AxisRole.Column)))
         {
-            current = Add("Reshape", [current, Ints(-1, layout.Units, layout.Rows, layout.Columns)]);
+            current = g.Node("Reshape", [current, g.Ints(-1, layout.Units, layout.Rows, layout.Columns)]);
             fixedSize = true;
         }
 
@@ -201,17 +180,17 @@ public static class LayerLayouts
         {
             for (var e = 0; e < layout.ExtraTokens; e++)
             {
-                var token = Add("Slice", [current, Ints(e), Ints(e + 1), Ints(2)]);
-                tokens.Add(Add("Reshape", [token, Ints(-1, layout.Units)]));
+                var token = g.Node("Slice", [current, g.Ints(e), g.Ints(e + 1), g.Ints(2)]);
+                tokens.Add(g.Node("Reshape", [token, g.Ints(-1, layout.Units)]));
             }
 
             var grid = layout.ExtraTokens == 0 ? current
-                : Add("Slice", [current, Ints(layout.ExtraTokens), Ints(layout.ExtraTokens + (layout.Rows * layout.Columns)), Ints(2)]);
-            current = Add("Reshape", [grid, Ints(-1, layout.Units, layout.Rows, layout.Columns)]);
+                : g.Node("Slice", [current, g.Ints(layout.ExtraTokens), g.Ints(layout.ExtraTokens + (layout.Rows * layout.Columns)), g.Ints(2)]);
+            current = g.Node("Reshape", [grid, g.Ints(-1, layout.Units, layout.Rows, layout.Columns)]);
             fixedSize = true;
         }
 
-        return new LayerView(current, tokens, nodes, constants, fixedSize);
+        return new LayerView(current, tokens, g.Nodes, g.Initializers, fixedSize);
     }
 }
 

@@ -27,14 +27,14 @@ public static class ResidentDream
     {
         var built = model.Model.Clone();
         var graph = built.Graph;
-        var g = new ResidentGraph.Emitter(graph);
+        var g = ResidentGraph.Emitter(graph);
 
         // Indices (r − d) mod S along each axis roll by d; (r + d) mod S rolls back.
-        var side = g.Node("Squeeze", [g.Node("Slice", [g.Node("Shape", [Image]), g.Int64s(2), g.Int64s(3)]), g.Int64s(0)]);
-        var range = g.Node("Range", [g.Int64Scalar(0), side, g.Int64Scalar(1)]);
+        var side = g.Node("Squeeze", [g.Node("Slice", [g.Node("Shape", [Image]), g.Ints(2), g.Ints(3)]), g.Ints(0)]);
+        var range = g.Node("Range", [g.IntScalar(0), side, g.IntScalar(1)]);
         string Shifted(int axis, bool back)
         {
-            var d = g.Node("Gather", [Shift, g.Int64Scalar(axis)]);
+            var d = g.Node("Gather", [Shift, g.IntScalar(axis)]);
             return g.Node("Mod", [g.Node(back ? "Add" : "Sub", [range, d]), side]);
         }
 

@@ -84,7 +84,7 @@ public sealed class ResidentGraph
 
         var model = gradient.Model.Clone();
         var graph = model.Graph;
-        var g = new Emitter(graph);
+        var g = Emitter(graph);
         var (height, width) = (parameterization.Height, parameterization.Width);
         long[] parameterShape;
         string raw;
@@ -96,9 +96,9 @@ public sealed class ResidentGraph
             case FourierImage fourier:
                 parameterShape = [1, 3, height, fourier.Frequencies, 2];
                 dft = new FourierMatrices(height, width, fourier.Frequencies, g);
-                fourierScale = g.Tensor([height, fourier.Frequencies], fourier.Scale.ToArray());
-                var re = g.Mul(g.Node("Gather", [ResidentNames.Parameters, g.Int64Scalar(0)], Attr.Int("axis", 4)), fourierScale);
-                var im = g.Mul(g.Node("Gather", [ResidentNames.Parameters, g.Int64Scalar(1)], Attr.Int("axis", 4)), fourierScale);
+                fourierScale = g.Floats([height, fourier.Frequencies], fourier.Scale.ToArray());
+                var re = g.Mul(g.Node("Gather", [ResidentNames.Parameters, g.IntScalar(0)], Attr.Int("axis", 4)), fourierScale);
+                var im = g.Mul(g.Node("Gather", [ResidentNames.Parameters, g.IntScalar(1)], Attr.Int("axis", 4)), fourierScale);
                 raw = dft.Inverse(re, im);
                 decorrelate = fourier.Decorrelated;
                 break;
@@ -112,11 +112,11 @@ public sealed class ResidentGraph
         }
 
         // Colour: rgb = sigmoid(C · raw) per pixel.
-        var decorrelation = g.Tensor([3, 3], [.. Enumerable.Range(0, 9).Select(i => ColorSpace.Decorrelation[i / 3, i % 3])]);
-        var decorrelationT = g.Tensor([3, 3], [.. Enumerable.Range(0, 9).Select(i => ColorSpace.Decorrelation[i % 3, i / 3])]);
-        var rawFlat = g.Node("Reshape", [raw, g.Int64s(0, 3, -1)]);
+        var decorrelation = g.Floats([3, 3], [.. Enumerable.Range(0, 9).Select(i => ColorSpace.Decorrelation[i / 3, i % 3])]);
+        var decorrelationT = g.Floats([3, 3], [.. Enumerable.Range(0, 9).Select(i => ColorSpace.Decorrelation[i % 3, i / 3])]);
+        var rawFlat = g.Node("Reshape", [raw, g.Ints(0, 3, -1)]);
         var rgbFlat = g.Node("Sigmoid", [decorrelate ? g.Node("MatMul", [decorrelation, rawFlat]) : rawFlat]);
-        var imageShape = g.Int64s(0, 3, height, width);
+        var imageShape = g.Ints(0, 3, height, width);
         g.Node("Reshape", [rgbFlat, imageShape], output: ResidentNames.Image);
 
         // The transforms, then the resize to the network's size; each stage remembers its adjoint.
@@ -149,7 +149,7 @@ public sealed class ResidentGraph
         }
 
         // Back through the colour map: d(raw) = Cᵀ · (d(rgb) ⊙ rgb ⊙ (1 − rgb)).
-        var dRgb = g.Node("Reshape", [gradientFlow, g.Int64s(0, 3, -1)]);
+        var dRgb = g.Node("Reshape", [gradientFlow, g.Ints(0, 3, -1)]);
         var dPre = g.Mul(dRgb, g.Mul(rgbFlat, g.Node("Sub", [g.FloatScalar(1), rgbFlat])));
         var dRawFlat = decorrelate ? g.Node("MatMul", [decorrelationT, dPre]) : dPre;
         var dRaw = g.Node("Reshape", [dRawFlat, imageShape]);
@@ -158,7 +158,7 @@ public sealed class ResidentGraph
         {
             var (dRe, dIm) = dft.Adjoint(dRaw);
             dParameters = g.Node("Concat",
-                [g.Node("Unsqueeze", [g.Mul(dRe, fourierScale!), g.Int64s(-1)]), g.Node("Unsqueeze", [g.Mul(dIm, fourierScale!), g.Int64s(-1)])],
+                [g.Node("Unsqueeze", [g.Mul(dRe, fourierScale!), g.Ints(-1)]), g.Node("Unsqueeze", [g.Mul(dIm, fourierScale!), g.Ints(-1)])],
                 Attr.Int("axis", -1));
         }
         else
@@ -221,17 +221,17 @@ public sealed class ResidentGraph
     }
 
     /// <summary>Constant padding; its adjoint crops the padding away.</summary>
-    private static (string, Func<string, string>) Pad(Emitter g, string x, PadStage pad)
+    private static (string, Func<string, string>) Pad(GraphEmitter g, string x, PadStage pad)
     {
         long p = pad.Pixels;
-        var output = g.Node("Pad", [x, g.Int64s(0, 0, p, p, 0, 0, p, p), g.FloatScalar(pad.Value)], Attr.Text("mode", "constant"));
-        return (output, dy => p == 0 ? dy : g.Node("Slice", [dy, g.Int64s(p, p), g.Int64s(-p, -p), g.Int64s(2, 3)]));
+        var output = g.Node("Pad", [x, g.Ints(0, 0, p, p, 0, 0, p, p), g.FloatScalar(pad.Value)], Attr.Text("mode", "constant"));
+        return (output, dy => p == 0 ? dy : g.Node("Slice", [dy, g.Ints(p, p), g.Ints(-p, -p), g.Ints(2, 3)]));
     }
 
     /// <summary>A crop from fed bounds; its adjoint pads the gradient back with zeros by fed amounts.</summary>
-    private static (string, Func<string, string>) Crop(Emitter g, string x, int stage)
+    private static (string, Func<string, string>) Crop(GraphEmitter g, string x, int stage)
     {
-        var output = g.Node("Slice", [x, ResidentNames.CropStart(stage), ResidentNames.CropEnd(stage), g.Int64s(2, 3)]);
+        var output = g.Node("Slice", [x, ResidentNames.CropStart(stage), ResidentNames.CropEnd(stage), g.Ints(2, 3)]);
         return (output, dy => g.Node("Pad", [dy, ResidentNames.CropPads(stage)], Attr.Text("mode", "constant")));
     }
 
@@ -240,14 +240,14 @@ public sealed class ResidentGraph
     /// computes it: each output pixel gathers its four neighbours (weight 0 outside the input), and the
     /// adjoint scatter-adds the gradient back with the same indices and weights.
     /// </summary>
-    private static (string, Func<string, string>) Resample(Emitter g, string x, int stage)
+    private static (string, Func<string, string>) Resample(GraphEmitter g, string x, int stage)
     {
         var affine = ResidentNames.Affine(stage);
         var size = ResidentNames.Size(stage);
         var shape = g.Node("Shape", [x]);
-        var batchChannels = g.Node("Slice", [shape, g.Int64s(0), g.Int64s(2)]);
-        var inHeight = g.Node("Slice", [shape, g.Int64s(2), g.Int64s(3)]);
-        var inWidth = g.Node("Slice", [shape, g.Int64s(3), g.Int64s(4)]);
+        var batchChannels = g.Node("Slice", [shape, g.Ints(0), g.Ints(2)]);
+        var inHeight = g.Node("Slice", [shape, g.Ints(2), g.Ints(3)]);
+        var inWidth = g.Node("Slice", [shape, g.Ints(3), g.Ints(4)]);
         var lastRow = g.Node("Sub", [g.Node("Cast", [inHeight], Attr.Int("to", (long)DataType.Float)), g.FloatScalar(1)]);
         var lastColumn = g.Node("Sub", [g.Node("Cast", [inWidth], Attr.Int("to", (long)DataType.Float)), g.FloatScalar(1)]);
         var widthF = g.Node("Add", [lastColumn, g.FloatScalar(1)]);
@@ -255,14 +255,14 @@ public sealed class ResidentGraph
         // Pixel centres of the output, mapped into the input, less half a pixel (the host's convention).
         string Centres(int axis)
         {
-            var count = g.Node("Gather", [size, g.Int64Scalar(axis)]);
-            var range = g.Node("Range", [g.Int64Scalar(0), count, g.Int64Scalar(1)]);
+            var count = g.Node("Gather", [size, g.IntScalar(axis)]);
+            var range = g.Node("Range", [g.IntScalar(0), count, g.IntScalar(1)]);
             return g.Node("Add", [g.Node("Cast", [range], Attr.Int("to", (long)DataType.Float)), g.FloatScalar(0.5)]);
         }
 
-        var ys = g.Node("Unsqueeze", [Centres(0), g.Int64s(1)]);
-        var xs = g.Node("Unsqueeze", [Centres(1), g.Int64s(0)]);
-        string Coefficient(int k) => g.Node("Gather", [affine, g.Int64Scalar(k)]);
+        var ys = g.Node("Unsqueeze", [Centres(0), g.Ints(1)]);
+        var xs = g.Node("Unsqueeze", [Centres(1), g.Ints(0)]);
+        string Coefficient(int k) => g.Node("Gather", [affine, g.IntScalar(k)]);
         string Map(int first) => g.Node("Add",
         [
             g.Node("Add", [g.Mul(xs, Coefficient(first)), g.Mul(ys, Coefficient(first + 1))]),
@@ -287,9 +287,9 @@ public sealed class ResidentGraph
         foreach (var (cx, cy, w) in new[] { (x0, y0, g.Mul(gx, gy)), (x1, y0, g.Mul(fx, gy)), (x0, y1, g.Mul(gx, fy)), (x1, y1, g.Mul(fx, fy)) })
         {
             var inside = g.Node("Cast", [g.Node("And", [Inside(cx, lastColumn), Inside(cy, lastRow)])], Attr.Int("to", (long)DataType.Float));
-            weights.Add(g.Node("Reshape", [g.Mul(w, inside), g.Int64s(-1)]));
+            weights.Add(g.Node("Reshape", [g.Mul(w, inside), g.Ints(-1)]));
             var flat = g.Node("Add", [g.Mul(Clamp(cy, lastRow), widthF), Clamp(cx, lastColumn)]);
-            indices.Add(g.Node("Reshape", [g.Node("Cast", [flat], Attr.Int("to", (long)DataType.Int64)), g.Int64s(-1)]));
+            indices.Add(g.Node("Reshape", [g.Node("Cast", [flat], Attr.Int("to", (long)DataType.Int64)), g.Ints(-1)]));
         }
 
         // Indices and weights are the same for every image and channel (4 taps × output pixels): the
@@ -297,14 +297,14 @@ public sealed class ResidentGraph
         // the gathered values lives on; the adjoint expands the indices only while it scatters.
         var weight = g.Node("Concat", [.. weights], Attr.Int("axis", 0));
         var index = g.Node("Concat", [.. indices], Attr.Int("axis", 0));
-        var flatInput = g.Node("Reshape", [x, g.Int64s(0, 0, -1)]);
+        var flatInput = g.Node("Reshape", [x, g.Ints(0, 0, -1)]);
         var gathered = g.Mul(g.Node("Gather", [flatInput, index], Attr.Int("axis", 2)), weight);
-        var summed = g.Node("ReduceSum", [g.Node("Reshape", [gathered, g.Int64s(0, 0, 4, -1)]), g.Int64s(2)], Attr.Int("keepdims", 0));
+        var summed = g.Node("ReduceSum", [g.Node("Reshape", [gathered, g.Ints(0, 0, 4, -1)]), g.Ints(2)], Attr.Int("keepdims", 0));
         var output = g.Node("Reshape", [summed, g.Node("Concat", [batchChannels, size], Attr.Int("axis", 0))]);
 
         return (output, dy =>
         {
-            var flat = g.Node("Reshape", [dy, g.Int64s(0, 0, -1)]);
+            var flat = g.Node("Reshape", [dy, g.Ints(0, 0, -1)]);
             var updates = g.Mul(g.Node("Concat", [flat, flat, flat, flat], Attr.Int("axis", 2)), weight);
             var expanded = g.Node("Expand", [index, g.Node("Shape", [updates])]);
             var zerosShape = g.Node("Concat", [batchChannels, g.Node("Mul", [inHeight, inWidth])], Attr.Int("axis", 0));
@@ -322,7 +322,7 @@ public sealed class ResidentGraph
     /// </summary>
     private sealed class FourierMatrices
     {
-        private readonly Emitter g;
+        private readonly GraphEmitter g;
         private readonly string ecos;
         private readonly string esin;
         private readonly string ccos;
@@ -330,7 +330,7 @@ public sealed class ResidentGraph
         private readonly string ccosT;
         private readonly string csinT;
 
-        public FourierMatrices(int height, int width, int frequencies, Emitter g)
+        public FourierMatrices(int height, int width, int frequencies, GraphEmitter g)
         {
             this.g = g;
             var fullWidth = 2 * (frequencies - 1);
@@ -358,12 +358,12 @@ public sealed class ResidentGraph
                 }
             }
 
-            ecos = g.Tensor([height, height], cosY);
-            esin = g.Tensor([height, height], sinY);
-            ccos = g.Tensor([frequencies, width], cosX);
-            csin = g.Tensor([frequencies, width], sinX);
-            ccosT = g.Tensor([width, frequencies], Transpose(cosX, frequencies, width));
-            csinT = g.Tensor([width, frequencies], Transpose(sinX, frequencies, width));
+            ecos = g.Floats([height, height], cosY);
+            esin = g.Floats([height, height], sinY);
+            ccos = g.Floats([frequencies, width], cosX);
+            csin = g.Floats([frequencies, width], sinX);
+            ccosT = g.Floats([width, frequencies], Transpose(cosX, frequencies, width));
+            csinT = g.Floats([width, frequencies], Transpose(sinX, frequencies, width));
         }
 
         /// <summary>raw (N×3×H×W) from the scaled spectrum's real and imaginary parts (N×3×H×F).</summary>
@@ -401,54 +401,8 @@ public sealed class ResidentGraph
         }
     }
 
-    /// <summary>Appends nodes and constants with fresh names under <c>resident/</c> to a graph's node and initializer lists (the caller adds them).</summary>
-    internal sealed class Emitter(GraphProto graph)
-    {
-        private readonly HashSet<string> taken = new(graph.Node.SelectMany(n => n.Output).Concat(graph.Initializer.Select(i => i.Name)), StringComparer.Ordinal);
-        private int counter;
-
-        public List<NodeProto> Nodes { get; } = [];
-
-        public List<TensorProto> Initializers { get; } = [];
-
-        public string Node(string op, string[] inputs, params AttributeProto[] attributes) => Node(op, inputs, null, attributes);
-
-        public string Node(string op, string[] inputs, string? output, params AttributeProto[] attributes)
-        {
-            var name = output ?? Fresh(op.ToLowerInvariant());
-            var node = new NodeProto { OpType = op, Name = "resident/node/" + name, Input = { inputs }, Output = { name } };
-            node.Attribute.Add(attributes);
-            Nodes.Add(node);
-            return name;
-        }
-
-        public string Mul(string a, string b) => Node("Mul", [a, b]);
-
-        public string FloatScalar(double value) => Add(Tensors.Float(Fresh("c"), [], [(float)value]));
-
-        public string Int64Scalar(long value) => Add(Tensors.Int64(Fresh("i"), [], [value]));
-
-        public string Int64s(params long[] values) => Add(Tensors.Int64Vector(Fresh("i"), values));
-
-        public string Tensor(long[] dims, float[] values) => Add(Tensors.Float(Fresh("w"), dims, values));
-
-        private string Add(TensorProto tensor)
-        {
-            Initializers.Add(tensor);
-            return tensor.Name;
-        }
-
-        private string Fresh(string hint)
-        {
-            string name;
-            do
-            {
-                name = $"resident/{hint}_{counter++}";
-            }
-            while (!taken.Add(name));
-            return name;
-        }
-    }
+    /// <summary>An emitter of fresh names under <c>resident/</c> for nodes that join <paramref name="graph"/> (the caller adds them).</summary>
+    internal static GraphEmitter Emitter(GraphProto graph) => new("resident/", GraphEmitter.NamesIn(graph), nodePrefix: "resident/node/");
 
     private static class Attr
     {
