@@ -92,7 +92,7 @@ public enum WorkKind
     /// <summary>Render one lens for a batch of units (or, for layer lenses, the layer).</summary>
     Render,
 
-    /// <summary>Scan one shard of a dataset through a layer; writes mergeable per-unit statistics.</summary>
+    /// <summary>Scan one shard of a dataset once through every layer asked; writes each layer's mergeable per-unit statistics.</summary>
     DatasetShard,
 
     /// <summary>Merge a layer's dataset shards exactly and write each unit's dataset examples.</summary>
@@ -113,10 +113,18 @@ public sealed record WorkItem(
     [property: Id(8)] LensOptions Options,
     [property: Id(9)] int Shard,
     [property: Id(10)] int Shards,
-    [property: Id(11)] IReadOnlyList<int> DependsOn)
+    [property: Id(11)] IReadOnlyList<int> DependsOn,
+    [property: Id(12)] IReadOnlyList<string>? ScanLayers = null)
 {
+    /// <summary>
+    /// The layers a dataset shard scans in one pass over its images (<see cref="ScanLayers"/>, or
+    /// <see cref="Layer"/> alone); it stores each layer's state where that layer's merges read it.
+    /// </summary>
+    public IReadOnlyList<string> ScannedLayers => ScanLayers is { Count: > 0 } ? ScanLayers : [Layer];
+
     public string Describe() => Kind switch
     {
+        WorkKind.DatasetShard when ScannedLayers.Count > 1 => $"{Model}/{Layer} and {ScannedLayers.Count - 1} more layers {Lens} shard {Shard + 1} of {Shards}",
         WorkKind.DatasetShard => $"{Model}/{Layer} {Lens} shard {Shard + 1} of {Shards}",
         WorkKind.DatasetMerge => $"{Model}/{Layer} {Lens} merge of {Shards} shards",
         _ when Units.Count == 0 => $"{Model}/{Layer} {Lens}",

@@ -3,11 +3,20 @@ namespace Microscope.Farm.Grains;
 /// <summary>
 /// Turns a job into work items: layer by layer in the order asked (graph order, early layers first,
 /// by default, so the first results come quickly), then lens by lens, units in batches. Dataset
-/// examples become one scan per dataset shard and a merge that waits for them.
+/// examples become one scan per dataset shard, each through every layer asked at once (one pass over
+/// the images, not one per layer), and per layer merges of up to <see cref="MergeUnits"/> units that
+/// wait for the shards.
 /// </summary>
 public static class JobPlanner
 {
     public const int MaxItems = 200_000;
+
+    /// <summary>
+    /// Units per dataset merge: a merge reads its layer's shards and decodes each example image once
+    /// for all its units (images popular with many units are shared), so merges are large, but a
+    /// 512-unit layer still spreads over 8 silos.
+    /// </summary>
+    public const int MergeUnits = 64;
 
     /// <summary>Longest layer and unit lists a job may name, before duplicates are removed: a body of a million units is refused, not stored.</summary>
     public const int MaxListLength = 10_000;
@@ -54,10 +63,13 @@ public static class JobPlanner
         }
 
         var layers = spec.Layers.Count == 0 ? model.Layers : spec.Layers.Distinct().Select(model.Layer).ToList();
+        List<int> UnitsOf(LayerInfo layer) => spec.Units is null ? [.. Enumerable.Range(0, layer.Units)] : [.. spec.Units.Where(u => u >= 0 && u < layer.Units).Distinct().Order()];
+        var scanned = layers.Where(l => UnitsOf(l).Count > 0).Select(l => l.Id).ToList();
         var items = new List<WorkItem>();
+        var shardsByLens = new Dictionary<string, List<int>>();
         foreach (var layer in layers)
         {
-            var units = spec.Units is null ? Enumerable.Range(0, layer.Units).ToList() : spec.Units.Where(u => u >= 0 && u < layer.Units).Distinct().Order().ToList();
+            var units = UnitsOf(layer);
             if (units.Count == 0)
             {
                 continue;
@@ -67,8 +79,8 @@ public static class JobPlanner
             {
                 var kind = FarmLenses.Get(lens);
                 var options = spec.Options.For(lens);
-                WorkItem Item(WorkKind work, IReadOnlyList<int> batch, int shard, int shards, IReadOnlyList<int> after) =>
-                    new(jobId, items.Count, work, model.Id, model.Version, layer.Id, lens, batch, options, shard, shards, after);
+                WorkItem Item(WorkKind work, IReadOnlyList<int> batch, int shard, int shards, IReadOnlyList<int> after, IReadOnlyList<string>? scan = null) =>
+                    new(jobId, items.Count, work, model.Id, model.Version, layer.Id, lens, batch, options, shard, shards, after, scan);
 
                 if (kind.Scope == LensScope.Layer)
                 {
@@ -76,14 +88,23 @@ public static class JobPlanner
                 }
                 else if (kind.NeedsDataset)
                 {
-                    var shards = new List<int>();
-                    for (var s = 0; s < spec.DatasetShards; s++)
+                    // The first layer plans the shards, for every layer; each layer then waits for them.
+                    if (!shardsByLens.TryGetValue(lens, out var shards))
                     {
-                        shards.Add(items.Count);
-                        items.Add(Item(WorkKind.DatasetShard, [], s, spec.DatasetShards, []));
+                        shards = [];
+                        for (var s = 0; s < spec.DatasetShards; s++)
+                        {
+                            shards.Add(items.Count);
+                            items.Add(Item(WorkKind.DatasetShard, [], s, spec.DatasetShards, [], scanned.Count > 1 ? scanned : null));
+                        }
+
+                        shardsByLens[lens] = shards;
                     }
 
-                    items.Add(Item(WorkKind.DatasetMerge, units, 0, spec.DatasetShards, shards));
+                    foreach (var group in units.Chunk(MergeUnits))
+                    {
+                        items.Add(Item(WorkKind.DatasetMerge, group, 0, spec.DatasetShards, shards));
+                    }
                 }
                 else
                 {

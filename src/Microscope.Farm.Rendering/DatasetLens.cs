@@ -19,12 +19,12 @@ public sealed record MergedExamples(int Images, IReadOnlyList<string> Skipped, I
 /// </summary>
 internal static class DatasetLens
 {
-    /// <summary>Scans this shard's files of <paramref name="folder"/> through the item's layer.</summary>
-    public static DatasetShardFile Scan(LoadedModel model, WorkItem item, string folder, int batch, CancellationToken cancellationToken)
+    /// <summary>Scans this shard's files of <paramref name="folder"/> once through every layer the item names, each layer's state apart.</summary>
+    public static IReadOnlyList<DatasetShardFile> Scan(LoadedModel model, WorkItem item, string folder, int batch, CancellationToken cancellationToken)
     {
         var files = DatasetScanner.Files(folder).Where((_, i) => i % item.Shards == item.Shard).ToList();
-        var scan = DatasetScanner.Scan(model.Vision, [model.Layer(item.Layer)], folder, files, model.ForwardSize, item.Options.Top, batch, model.Sessions, cancellation: cancellationToken);
-        return new DatasetShardFile(scan.Images, [.. scan.Skipped], [.. scan.Layers[0].Units.Select(u => u.ToState())]);
+        var scan = DatasetScanner.Scan(model.Vision, [.. item.ScannedLayers.Select(model.Layer)], folder, files, model.ForwardSize, item.Options.Top, batch, model.Sessions, cancellation: cancellationToken);
+        return [.. scan.Layers.Select(layer => new DatasetShardFile(scan.Images, [.. scan.Skipped], [.. layer.Units.Select(u => u.ToState())]))];
     }
 
     /// <summary>

@@ -37,7 +37,7 @@ public sealed class LensRenderEngine : StoredRenderEngine
         return (lenses, counter.Total);
     }
 
-    protected override async Task<DatasetShardFile> ScanShardAsync(WorkItem item, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<DatasetShardFile>> ScanShardAsync(WorkItem item, CancellationToken cancellationToken)
     {
         var folder = Dataset(item.Options.Dataset);
         var model = await models.GetAsync(item.Model, item.ModelVersion, cancellationToken);

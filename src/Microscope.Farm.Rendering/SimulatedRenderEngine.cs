@@ -21,10 +21,10 @@ public sealed class SimulatedRenderEngine(ILensStore store, TimeSpan renderTime,
         return ([.. units.Select(u => new RenderedLens(u, Swatch(u), new Dictionary<string, double> { ["simulated"] = 1 }))], item.Options.Steps);
     }
 
-    protected override async Task<DatasetShardFile> ScanShardAsync(WorkItem item, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<DatasetShardFile>> ScanShardAsync(WorkItem item, CancellationToken cancellationToken)
     {
         await Task.Delay(renderTime, cancellationToken);
-        return new DatasetShardFile(0, [], []);
+        return [.. item.ScannedLayers.Select(_ => new DatasetShardFile(0, [], []))];
     }
 
     /// <summary>An 8×8 swatch whose colour follows the unit, so different units are different images.</summary>

@@ -40,8 +40,8 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
     /// <summary>Renders the item's lenses (one per unit, or one for the layer).</summary>
     protected abstract Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken);
 
-    /// <summary>Scans one dataset shard: the layer's mergeable per-unit state.</summary>
-    protected abstract Task<DatasetShardFile> ScanShardAsync(WorkItem item, CancellationToken cancellationToken);
+    /// <summary>Scans one dataset shard once: each scanned layer's mergeable per-unit state, in <see cref="WorkItem.ScannedLayers"/> order.</summary>
+    protected abstract Task<IReadOnlyList<DatasetShardFile>> ScanShardAsync(WorkItem item, CancellationToken cancellationToken);
 
     /// <summary>The image and JSON path of every lens the item produces.</summary>
     public static IReadOnlyList<(int Unit, string Image, string Data)> Outputs(WorkItem item)
@@ -57,9 +57,12 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
             LensPaths.UnitLens(item.Model, item.ModelVersion, item.Layer, u, item.Lens, hash, "json")))];
     }
 
-    /// <summary>Where a dataset shard item stores its scan.</summary>
-    public static string ShardPath(WorkItem item) =>
-        LensPaths.DatasetShard(item.Model, item.ModelVersion, item.Layer, item.Options.For(item.Lens).Hash(), item.Shard, item.Shards);
+    /// <summary>Where a dataset shard item stores its scan of its (first) layer.</summary>
+    public static string ShardPath(WorkItem item) => ShardPath(item, item.Layer);
+
+    /// <summary>Where a dataset shard item stores its scan of <paramref name="layer"/>: where that layer's merges read it.</summary>
+    public static string ShardPath(WorkItem item, string layer) =>
+        LensPaths.DatasetShard(item.Model, item.ModelVersion, layer, item.Options.For(item.Lens).Hash(), item.Shard, item.Shards);
 
     private async Task<WorkResult> LensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {
@@ -92,18 +95,35 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
 
     private async Task<WorkResult> ShardAsync(WorkItem item, CancellationToken cancellationToken)
     {
-        var path = ShardPath(item);
-        if (await Store.ExistsAsync(path, cancellationToken))
+        // Every layer's state is stored, or the shard is scanned again. A scan is exact and
+        // deterministic, so a layer stored by an interrupted attempt is the same file, and kept.
+        var paths = item.ScannedLayers.Select(layer => ShardPath(item, layer)).ToList();
+        var stored = true;
+        foreach (var path in paths)
+        {
+            stored = stored && await Store.ExistsAsync(path, cancellationToken);
+        }
+
+        if (stored)
         {
             logger.LogDebug("{Item}: the shard is stored already; nothing scanned", item.Describe());
             return new WorkResult([], false, 0, 0);
         }
 
         var watch = Stopwatch.StartNew();
-        var shard = await ScanShardAsync(item, cancellationToken);
-        await Store.PutIfAbsentAsync(path, JsonSerializer.SerializeToUtf8Bytes(shard, LensDocument.Json), ContentTypes.Json, cancellationToken);
+        var shards = await ScanShardAsync(item, cancellationToken);
+        if (shards.Count != paths.Count)
+        {
+            throw new InvalidOperationException($"{item.Describe()}: the engine scanned {shards.Count} layers, not the {paths.Count} asked for.");
+        }
+
+        foreach (var (path, shard) in paths.Zip(shards))
+        {
+            await Store.PutIfAbsentAsync(path, JsonSerializer.SerializeToUtf8Bytes(shard, LensDocument.Json), ContentTypes.Json, cancellationToken);
+        }
+
         Journal?.Append(item);
-        logger.LogInformation("{Item}: {Images} images scanned in {Seconds:F1} s", item.Describe(), shard.Images, watch.Elapsed.TotalSeconds);
+        logger.LogInformation("{Item}: {Images} images scanned through {Layers} layers in {Seconds:F1} s", item.Describe(), shards.FirstOrDefault()?.Images ?? 0, paths.Count, watch.Elapsed.TotalSeconds);
         return new WorkResult([], true, watch.Elapsed.TotalSeconds, 0);
     }
 
