@@ -36,8 +36,8 @@ internal sealed class ScanGraph
     {
         var model = graph.Truncate([.. layers.Select(l => l.Tensor).Distinct(StringComparer.Ordinal)]);
         model.Graph.Output.Clear();
-        const string flatShape = "microscope/scan/flat-shape";
-        model.Graph.Initializer.Add(Tensors.Int64Vector(flatShape, 0, 0, -1));
+        var emit = new GraphEmitter("microscope/scan/", GraphEmitter.NamesIn(model.Graph));
+        var flatShape = emit.Ints(0, 0, -1);
         var outputs = new List<string>();
         var reads = new List<(int, int, int)>();
         int Output(string name)
@@ -52,38 +52,24 @@ internal sealed class ScanGraph
             return index;
         }
 
-        for (var i = 0; i < layers.Count; i++)
+        foreach (var layer in layers)
         {
-            var layer = layers[i];
             if (!layer.IsSpatial)
             {
                 reads.Add((Output(layer.Tensor), -1, -1));
                 continue;
             }
 
-            var prefix = $"microscope/scan/{i}";
-            var (flat, position, maximum, shape) = ($"{prefix}/flat", $"{prefix}/argmax", $"{prefix}/max", $"{prefix}/shape");
-            model.Graph.Node.Add(Node("Shape", [layer.Tensor], shape));
-            model.Graph.Node.Add(Node("Reshape", [layer.Tensor, flatShape], flat));
-            var argMax = Node("ArgMax", [flat], position);
-            argMax.Attribute.Add(NodeAttributes.IntAttribute("axis", 2));
-            argMax.Attribute.Add(NodeAttributes.IntAttribute("keepdims", 1));
-            model.Graph.Node.Add(argMax);
-            var gather = Node("GatherElements", [flat, position], maximum);
-            gather.Attribute.Add(NodeAttributes.IntAttribute("axis", 2));
-            model.Graph.Node.Add(gather);
+            var shape = emit.Node("Shape", [layer.Tensor]);
+            var flat = emit.Node("Reshape", [layer.Tensor, flatShape]);
+            var position = emit.Node("ArgMax", [flat], NodeAttributes.IntAttribute("axis", 2), NodeAttributes.IntAttribute("keepdims", 1));
+            var maximum = emit.Node("GatherElements", [flat, position], NodeAttributes.IntAttribute("axis", 2));
             reads.Add((Output(maximum), Output(position), Output(shape)));
         }
 
+        model.Graph.Node.Add(emit.Nodes);
+        model.Graph.Initializer.Add(emit.Initializers);
         model.Graph.Output.Add(outputs.Select(o => new ValueInfoProto { Name = o }));
         return new ScanGraph(OnnxModelFile.ToBytes(model), outputs, reads);
-    }
-
-    private static NodeProto Node(string op, IReadOnlyList<string> inputs, string output)
-    {
-        var node = new NodeProto { OpType = op, Name = output };
-        node.Input.Add(inputs);
-        node.Output.Add(output);
-        return node;
     }
 }
