@@ -1,44 +1,12 @@
 namespace Microscope.Farm.Grains;
 
-public enum ItemStatus
-{
-    Waiting,
-    Leased,
-    Done,
-    Failed,
-}
-
-/// <summary>Where one work item stands: its status, attempts, lease and last error.</summary>
-[GenerateSerializer]
-public sealed class ItemRecord
-{
-    [Id(0)] public ItemStatus Status { get; set; }
-
-    /// <summary>Attempts started: leases granted and not handed back.</summary>
-    [Id(1)] public int Attempts { get; set; }
-
-    [Id(2)] public string? LastError { get; set; }
-
-    /// <summary>Workers whose attempt failed; a retry goes to another worker when one is alive.</summary>
-    [Id(3)] public List<string> FailedOn { get; set; } = [];
-
-    [Id(4)] public Guid LeaseId { get; set; }
-
-    [Id(5)] public string? Holder { get; set; }
-
-    [Id(6)] public DateTimeOffset LeaseExpires { get; set; }
-
-    /// <summary>Whether the completing attempt rendered (false: every output already existed).</summary>
-    [Id(7)] public bool Rendered { get; set; }
-}
-
 /// <summary>
 /// A job's work items and their leases: the whole scheduling logic of one job, as plain state and
 /// methods that take the time as an argument, so it is tested without a cluster or a clock. The job
 /// grain persists it and adds nothing but storage, timers and notifications.
 /// </summary>
 [GenerateSerializer]
-public sealed class JobLedger
+public sealed partial class JobLedger
 {
     [Id(0)] public string Id { get; set; } = "";
 
@@ -311,55 +279,6 @@ public sealed class JobLedger
     public void SetPriority(int priority)
     {
         Spec = Spec! with { Priority = priority };
-    }
-
-    public JobCounts Counts()
-    {
-        int done = 0, running = 0, waiting = 0, failed = 0;
-        foreach (var record in Records)
-        {
-            switch (record.Status)
-            {
-                case ItemStatus.Done: done++; break;
-                case ItemStatus.Leased: running++; break;
-                case ItemStatus.Waiting: waiting++; break;
-                default: failed++; break;
-            }
-        }
-
-        return new JobCounts(Records.Count, done, running, waiting, failed);
-    }
-
-    public JobStatus Status(DateTimeOffset now)
-    {
-        var counts = Counts();
-        var failures = Records.Select((r, i) => (r, i)).Where(x => x.r.Status == ItemStatus.Failed)
-            .Select(x => new ItemFailure(x.i, Items[x.i].Describe(), x.r.LastError ?? "failed", x.r.Attempts, [.. x.r.FailedOn.Distinct()]))
-            .ToList();
-        return new JobStatus(Id, Spec!, State, counts, SubmittedAt, StartedAt, FinishedAt, Eta(counts, now), failures, ModelVersion, Renders, Retries, LeaseExpirations);
-    }
-
-    /// <summary>Seconds left at the rate of the recent completions; null until there is a rate, and while paused (nothing is coming).</summary>
-    private double? Eta(JobCounts counts, DateTimeOffset now)
-    {
-        var left = counts.Waiting + counts.Running;
-        if (State == JobState.Paused)
-        {
-            return null;
-        }
-
-        if (IsFinished || left == 0)
-        {
-            return IsFinished ? null : 0;
-        }
-
-        if (completions.Count < 2)
-        {
-            return null;
-        }
-
-        var span = (now - completions.Peek()).TotalSeconds;
-        return span <= 0 ? null : left / (completions.Count / span);
     }
 
     private bool TryHeld(Guid id, string worker, out ItemRecord record)

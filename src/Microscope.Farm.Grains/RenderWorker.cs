@@ -27,10 +27,10 @@ public sealed partial class RenderWorker(
     private readonly SemaphoreSlim slotFreed = new(0);
     private int rendering;
     private readonly ActiveJobs active = new(grains, time);
+    private readonly WorkerHeartbeat heartbeat = new(grains, time, logger);
     /// <summary>UTC ticks until which the worker takes no work (a storage outage): written by render tasks, read by the poll loop, so as one atomic long.</summary>
     private long pausedUntilTicks;
     private volatile bool draining;
-    private volatile bool drainedByOperator;
 
     public WorkerInfo Info { get; } = new(identity.Id, identity.Silo, workerOptions.Value.Device, [.. workerOptions.Value.Tags], workerOptions.Value.Slots);
 
@@ -46,7 +46,7 @@ public sealed partial class RenderWorker(
     private int FreeSlots => Math.Min(options.Slots - Volatile.Read(ref rendering), 2 * options.Slots - held.Count);
 
     /// <summary>Taking no more work: stopping, drained here, or drained by an operator through the worker registry.</summary>
-    public bool Draining => draining || drainedByOperator;
+    public bool Draining => draining || heartbeat.DrainedByOperator;
 
     /// <summary>Takes no more work; running items finish and are reported as usual.</summary>
     public void Drain()
@@ -57,13 +57,18 @@ public sealed partial class RenderWorker(
 
     public void Undrain() => draining = false;
 
+    private WorkerReport Report() => new(Info, held.Count, draining);
+
+    /// <summary>An operator undrained the silo: poll at once.</summary>
+    private void Undrained() => slotFreed.Release();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(logger, Info.Id, Info.Device, Info.Slots, string.Join(",", Info.Tags));
         slots.Add(Info);
-        await HeartbeatAsync();
+        await heartbeat.BeatAsync(Report(), Undrained);
         var renewals = RenewLoopAsync(stoppingToken);
-        var heartbeats = HeartbeatLoopAsync(stoppingToken);
+        var heartbeats = heartbeat.LoopAsync(options.HeartbeatInterval, Report, Undrained, stoppingToken);
         var idle = options.PollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -102,49 +107,6 @@ public sealed partial class RenderWorker(
         await renewals.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         slots.Remove(Info);
-    }
-
-    /// <summary>Tells the worker registry how this worker is, and learns whether an operator drained its silo.</summary>
-    private async Task HeartbeatAsync()
-    {
-        try
-        {
-            var drain = await grains.GetGrain<IWorkerRegistryGrain>(0).HeartbeatAsync(new WorkerReport(Info, held.Count, draining));
-            if (drain != drainedByOperator)
-            {
-                drainedByOperator = drain;
-                if (drain)
-                {
-                    LogDraining(logger, Info.Id, held.Count);
-                }
-                else
-                {
-                    LogUndrained(logger, Info.Id);
-                    slotFreed.Release();
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            LogHeartbeatFailed(logger, e, Info.Id);
-        }
-    }
-
-    private async Task HeartbeatLoopAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.HeartbeatInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            await HeartbeatAsync();
-        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -368,40 +330,4 @@ public sealed partial class RenderWorker(
     {
         public void Report(int value) => FarmTelemetry.OptimizationSteps.Add(value, tags);
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Render worker {Worker} started: device {Device}, {Slots} slot(s), tags [{Tags}]")]
-    private static partial void LogStarted(ILogger logger, string worker, string device, int slots, string tags);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Render worker {Worker} is draining: it takes no more work; {Running} item(s) running")]
-    private static partial void LogDraining(ILogger logger, string worker, int running);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Render worker {Worker} is undrained: it takes work again")]
-    private static partial void LogUndrained(ILogger logger, string worker);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not report to the worker registry; trying again")]
-    private static partial void LogHeartbeatFailed(ILogger logger, Exception e, string worker);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not poll for work; trying again")]
-    private static partial void LogPollFailed(ILogger logger, Exception e, string worker);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Render worker {Worker} handed back {Count} lease(s) of job {Job}")]
-    private static partial void LogHandedBack(ILogger logger, string worker, int count, string job);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not hand back the leases of job {Job}; they will lapse")]
-    private static partial void LogHandBackFailed(ILogger logger, Exception e, string worker, string job);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker}: the lens store is unavailable; handed back {Item} and pausing {Seconds} s: {Error}")]
-    private static partial void LogStorageOutage(ILogger logger, string worker, string item, double seconds, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker}: {Item} failed ({Outcome})")]
-    private static partial void LogRenderFailed(ILogger logger, Exception e, string worker, string item, string outcome);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not report the outcome of {Item}; its lease will lapse")]
-    private static partial void LogReportFailed(ILogger logger, Exception e, string worker, string item);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} lost the lease of {Item}; stopping it")]
-    private static partial void LogLeaseLost(ILogger logger, string worker, string item);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Render worker {Worker} could not renew its leases of job {Job}")]
-    private static partial void LogRenewFailed(ILogger logger, Exception e, string worker, string job);
 }
