@@ -2,9 +2,10 @@ using Microscope.Inference;
 using Microscope.Lenses;
 using Microscope.Onnx;
 using Microscope.Onnx.Gradients;
+using Microscope.Optvis;
 using Microscope.Testing;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 public sealed class LayerLensTests : IDisposable
 {

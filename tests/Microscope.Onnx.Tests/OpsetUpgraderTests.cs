@@ -3,7 +3,7 @@ using Microscope.Onnx.Proto;
 using Microscope.Testing;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Microscope.Inference.Tests;
+namespace Microscope.Onnx.Tests;
 
 /// <summary>
 /// The upgrader must not change what a model computes: each old-opset model and its opset-17

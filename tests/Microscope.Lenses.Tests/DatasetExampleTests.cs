@@ -4,7 +4,7 @@ using Microscope.Lenses.DatasetExamples;
 using Microscope.Onnx;
 using Microscope.Testing;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 /// <summary>Dataset examples on images the test draws itself (no dataset ships with the project).</summary>
 public sealed class DatasetExampleTests : IDisposable

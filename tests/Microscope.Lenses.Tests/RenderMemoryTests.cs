@@ -2,9 +2,10 @@ using Microscope.Inference;
 using Microscope.Lenses;
 using Microscope.Onnx;
 using Microscope.Onnx.Gradients;
+using Microscope.Optvis;
 using Microscope.Testing;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 /// <summary>The memory estimate of a pass: per image from the built graph's activations and the loop's state, fixed from its weights.</summary>
 public sealed class RenderMemoryTests

@@ -1,6 +1,6 @@
 using Microscope.Inference;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 /// <summary>
 /// Device memory as a test says it is: there is no GPU to read here, and a CPU's free memory moves.

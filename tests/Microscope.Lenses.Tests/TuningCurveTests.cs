@@ -3,7 +3,7 @@ using Microscope.Lenses.Tuning;
 using Microscope.Onnx;
 using Microscope.Testing;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 public sealed class TuningCurveTests
 {

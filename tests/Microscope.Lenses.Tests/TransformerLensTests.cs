@@ -4,9 +4,10 @@ using Microscope.Lenses.DatasetExamples;
 using Microscope.Onnx;
 using Microscope.Onnx.Gradients;
 using Microscope.Onnx.Proto;
+using Microscope.Optvis;
 using Microscope.Testing;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 /// <summary>
 /// Lenses on channels-last and token layers (<see cref="TinyTransformers"/>): gradients through the
@@ -76,7 +77,7 @@ public sealed class TransformerLensTests : IDisposable
     {
         var (vision, catalog) = Build(name);
         var layer = catalog.Layers.Last(l => l.Layout == layout && l.Token is null);
-        var options = new RenderOptions { Size = Size, Steps = 6, Seed = 2, Fourier = false, Transforms = Optvis.Transforms.TransformPipeline.None };
+        var options = new RenderOptions { Size = Size, Steps = 6, Seed = 2, Fourier = false, Transforms = Microscope.Optvis.Transforms.TransformPipeline.None };
 
         var together = FeatureVisualization.Render(vision, layer, [0, 1, 2], FeatureObjective.Channel, options, 3, Sessions);
         var alone = FeatureVisualization.Render(vision, layer, [1], FeatureObjective.Channel, options, 1, Sessions).Single();

@@ -1,7 +1,7 @@
 using Microscope.Lenses;
 using SkiaSharp;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 public sealed class PngTests
 {

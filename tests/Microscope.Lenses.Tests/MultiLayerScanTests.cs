@@ -5,7 +5,7 @@ using Microscope.Onnx;
 using Microscope.Testing;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 /// <summary>
 /// One scan for every layer: the same examples as a scan per layer, and the maxima and positions the

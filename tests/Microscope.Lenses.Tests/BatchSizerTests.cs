@@ -1,7 +1,7 @@
 using Microscope.Inference;
 using Microscope.Lenses;
 
-namespace Microscope.Optvis.Tests;
+namespace Microscope.Lenses.Tests;
 
 /// <summary>Images per pass from a slot's share of the device's memory and the estimate of a pass.</summary>
 public sealed class BatchSizerTests
