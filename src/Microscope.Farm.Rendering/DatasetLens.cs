@@ -51,12 +51,17 @@ internal static class DatasetLens
         return new MergedExamples(shards.Sum(s => s.Images), [.. shards.SelectMany(s => s.Skipped).Order(StringComparer.Ordinal)], merged);
     }
 
-    /// <summary>Each of the item's units: its examples document, the mosaic of its top examples, and figures.</summary>
-    public static IReadOnlyList<RenderedLens> Render(LoadedModel model, WorkItem item, MergedExamples merged, string folder)
+    /// <summary>
+    /// Each of the item's units: its examples document, the mosaic of its top examples, and figures.
+    /// Every example image is decoded once for all the item's units, and the mosaics are drawn and
+    /// encoded in parallel.
+    /// </summary>
+    public static IReadOnlyList<RenderedLens> Render(LoadedModel model, WorkItem item, MergedExamples merged, ExampleImages images, CancellationToken cancellationToken = default)
     {
         var layer = model.Layer(item.Layer);
         var field = ReceptiveField.Of(model.Vision.Graph, layer.Tensor, model.ForwardSize);
-        return [.. item.Units.Select(u =>
+        var mosaics = Mosaic.RenderAll(images, [.. item.Units.Select(u => merged.Units[u].Top)], field, cancellationToken);
+        return [.. item.Units.Select((u, i) =>
         {
             var e = merged.Units[u];
             var quality = new Dictionary<string, double>
@@ -73,7 +78,7 @@ internal static class DatasetLens
             }
 
             // A dataset with no readable image still gets a (black) picture, so the lens is complete.
-            var png = e.Top.Count > 0 ? Mosaic.Render(folder, e.Top, field, model.ForwardSize) : Png.Encode(new float[3 * 8 * 8], 8, 8);
+            var png = e.Top.Count > 0 ? mosaics[i] : Png.Encode(new float[3 * 8 * 8], 8, 8);
             return new RenderedLens(u, png, quality, ExamplesDocument.Create(item.Model, item.Layer, u, e, field));
         })];
     }

@@ -20,7 +20,8 @@ internal static class RenderCommand
     public static Command Create(CliContext context)
     {
         var model = new Argument<string>("model") { Description = "An organism id or the path of an .onnx file." };
-        var layer = new Option<string>("--layer") { Description = "The layer id (see `microscope models inspect`).", Required = true };
+        var layer = new Option<string?>("--layer") { Description = "The layer id (see `microscope models inspect`); for dataset-examples, `all` for every layer of the model (one pass over the images)." };
+        var layers = new Option<string?>("--layers") { Description = "Several layer ids, comma-separated, for dataset-examples: one pass over the images for all of them." };
         var unit = new Option<int?>("--unit") { Description = "One unit." };
         var units = new Option<string?>("--units") { Description = "Units as a range or list: 0-31, or 3,5,8." };
         var lens = new Option<string>("--lens")
@@ -52,7 +53,7 @@ internal static class RenderCommand
         var loop = new Option<RenderLoop>("--loop") { Description = "Where feature visualization keeps its image, gradients and optimizer state between steps: auto (device under CUDA, host on CPU), host or device.", DefaultValueFactory = _ => RenderLoop.Auto };
         var command = new Command("render", "Render lenses of units: feature visualizations as PNG images.")
         {
-            model, layer, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, noReluRedirect, image, dataset, top, family, output, manifest, device, loop,
+            model, layer, layers, unit, units, lens, steps, size, batch, seed, pixels, noTransforms, noReluRedirect, image, dataset, top, family, output, manifest, device, loop,
         };
         command.SetAction(parsed =>
         {
@@ -68,14 +69,24 @@ internal static class RenderCommand
             };
             var chosenLens = FarmLenses.Get(parsed.GetValue(lens)!);
             var settings = new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) };
+            if (chosenLens == FarmLenses.DatasetExamples)
+            {
+                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), LayersAsked(parsed.GetValue(layer), parsed.GetValue(layers)), parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(dataset), SmokeRun.Cap(parsed.GetValue(top), 4), parsed.GetValue(batch) is var b && b == AutoBatch ? new RenderEngineOptions().ScanBatch : b, parsed.GetValue(output)!);
+            }
+
+            if (parsed.GetValue(layers) is not null || parsed.GetValue(layer) is "all")
+            {
+                throw new ModelFormatException($"--layers and --layer all are for dataset-examples, which scans the images once for every layer; render {chosenLens.Name} one layer at a time with --layer ID.");
+            }
+
+            if (parsed.GetValue(layer) is null)
+            {
+                throw new ModelFormatException("--layer is required: a layer id (see `microscope models inspect`).");
+            }
+
             if (chosenLens == FarmLenses.Tuning)
             {
                 return RunTuning(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(family)!, parsed.GetValue(output)!);
-            }
-
-            if (chosenLens == FarmLenses.DatasetExamples)
-            {
-                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(dataset), SmokeRun.Cap(parsed.GetValue(top), 4), parsed.GetValue(batch) is var b && b == AutoBatch ? new RenderEngineOptions().ScanBatch : b, parsed.GetValue(output)!);
             }
 
             return chosenLens.Scope == LensScope.Layer
@@ -210,7 +221,19 @@ internal static class RenderCommand
         return CliApp.Ok;
     }
 
-    private static int RunDatasetExamples(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string? dataset, int top, int batch, string output)
+    /// <summary>The layers dataset-examples scans: the ids of --layers, every layer for --layer all (null), or the one --layer.</summary>
+    private static IReadOnlyList<string>? LayersAsked(string? layer, string? layers) => (layer, layers) switch
+    {
+        (not null, not null) => throw new ModelFormatException("give --layer or --layers, not both."),
+        (null, null) => throw new ModelFormatException("--layer is required: a layer id (see `microscope models inspect`), or all; or --layers a,b."),
+        ("all", _) => null,
+        (not null, _) => [layer!],
+        (_, not null) => layers!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } ids
+            ? ids.Distinct(StringComparer.Ordinal).ToList()
+            : throw new ModelFormatException("--layers names no layer: give ids separated by commas."),
+    };
+
+    private static int RunDatasetExamples(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, IReadOnlyList<string>? layerIds, int? unit, string? unitList, string? dataset, int top, int batch, string output)
     {
         if (dataset is null)
         {
@@ -223,49 +246,58 @@ internal static class RenderCommand
         }
 
         var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
-        var layer = catalog.Find(layerId);
-        var chosen = unit is null && string.IsNullOrWhiteSpace(unitList) ? [.. Enumerable.Range(0, layer.Units)] : ParseUnits(unit, unitList, layer);
+        IReadOnlyList<Layer> layers = layerIds is null ? catalog.Layers : [.. layerIds.Select(catalog.Find)];
+        var several = layers.Count > 1;
+
+        // One layer: the units asked must be its units. Several: each layer renders those it has.
+        var chosen = layers.ToDictionary(l => l, l =>
+            unit is null && string.IsNullOrWhiteSpace(unitList) ? [.. Enumerable.Range(0, l.Units)]
+            : several ? ParseUnits(unit, unitList, layers.MaxBy(x => x.Units)!).Where(u => u < l.Units).ToList()
+            : ParseUnits(unit, unitList, l));
         var files = DatasetScanner.Files(dataset);
         var size = vision.Spec.ForwardSize;
         DatasetScan scan = null!;
-        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} dataset examples, {files.Count} images", Math.Max(1, files.Count), task =>
+        var what = several ? $"{layers.Count} layers" : Markup.Escape(layers[0].Id);
+        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{what} dataset examples, {files.Count} images", Math.Max(1, files.Count), task =>
         {
-            scan = DatasetScanner.Scan(vision, [layer], dataset, files, size, top, batch, sessions, new ScanReporter(p => task.Value = p.Done));
+            scan = DatasetScanner.Scan(vision, layers, dataset, files, size, top, batch, sessions, new ScanReporter(p => task.Value = p.Done));
         });
 
-        var folder = Path.Combine(output, manifest.Id, layer.Id);
-        Directory.CreateDirectory(folder);
-        var examples = scan.Layers[0];
-        foreach (var u in chosen)
+        // Every example image is decoded once for all the units of all the layers.
+        var images = ExampleImages.InFolder(dataset, size);
+        var table = new Table().AddColumns("layer", "unit", "top image", "activation", "mean", "std");
+        foreach (var examples in scan.Layers)
         {
-            var unitExamples = examples.Units[u];
-            WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.json"),
-                JsonSerializer.SerializeToUtf8Bytes(ExamplesDocument.Create(manifest.Id, layer.Id, u, unitExamples, examples.Field), ModelManifest.JsonOptions));
-            if (unitExamples.Top.Count > 0)
+            var layer = examples.Layer;
+            var folder = Path.Combine(output, manifest.Id, layer.Id);
+            Directory.CreateDirectory(folder);
+            var units = chosen[layer];
+            var mosaics = Mosaic.RenderAll(images, [.. units.Select(u => examples.Units[u].Top)], examples.Field);
+            foreach (var (u, i) in units.Select((u, i) => (u, i)))
             {
-                WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.png"), Mosaic.Render(dataset, unitExamples.Top, examples.Field, size));
+                var unitExamples = examples.Units[u];
+                WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.json"),
+                    JsonSerializer.SerializeToUtf8Bytes(ExamplesDocument.Create(manifest.Id, layer.Id, u, unitExamples, examples.Field), ModelManifest.JsonOptions));
+                if (unitExamples.Top.Count > 0)
+                {
+                    WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.png"), mosaics[i]);
+                }
+            }
+
+            // The layer's statistics, every unit, for tuning curves and quality figures to read.
+            WriteAtomically(Path.Combine(folder, "dataset-examples-statistics.json"), JsonSerializer.SerializeToUtf8Bytes(
+                LayerStatistics.Create(manifest.Id, layer.Id, scan.Images, scan.Skipped, examples.Units), ModelManifest.JsonOptions));
+            foreach (var u in units.Take(several ? 3 : 20))
+            {
+                var best = examples.Units[u].Top.FirstOrDefault();
+                table.AddRow(Markup.Escape(layer.Id), u.ToString(CultureInfo.InvariantCulture), Markup.Escape(best?.Image ?? "-"), best?.Activation.ToString("F3", CultureInfo.InvariantCulture) ?? "-",
+                    examples.Units[u].Mean.ToString("F3", CultureInfo.InvariantCulture), examples.Units[u].StandardDeviation.ToString("F3", CultureInfo.InvariantCulture));
             }
         }
 
-        // The layer's statistics, every unit, for tuning curves and quality figures to read.
-        WriteAtomically(Path.Combine(folder, "dataset-examples-statistics.json"), JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            model = manifest.Id,
-            layer = layer.Id,
-            images = scan.Images,
-            skipped = scan.Skipped,
-            units = examples.Units.Select((e, u) => new { unit = u, count = e.Count, mean = e.Mean, std = e.StandardDeviation, min = e.Min, max = e.Max, median = e.Quantile(0.5), p99 = e.Quantile(0.99) }),
-        }, ModelManifest.JsonOptions));
-        var table = new Table().AddColumns("unit", "top image", "activation", "mean", "std");
-        foreach (var u in chosen.Take(20))
-        {
-            var best = examples.Units[u].Top.FirstOrDefault();
-            table.AddRow(u.ToString(CultureInfo.InvariantCulture), Markup.Escape(best?.Image ?? "-"), best?.Activation.ToString("F3", CultureInfo.InvariantCulture) ?? "-",
-                examples.Units[u].Mean.ToString("F3", CultureInfo.InvariantCulture), examples.Units[u].StandardDeviation.ToString("F3", CultureInfo.InvariantCulture));
-        }
-
         context.Console.Write(table);
-        context.Console.MarkupLine($"{scan.Images} images scanned, {scan.Skipped.Count} skipped (unreadable){(scan.Skipped.Count > 0 ? ": " + Markup.Escape(string.Join(", ", scan.Skipped.Take(5))) : "")}; written to {Markup.Escape(folder)}");
+        var written = several ? Path.Combine(output, manifest.Id) + $" ({layers.Count} layers, {images.Decodes} example images decoded for the mosaics)" : Path.Combine(output, manifest.Id, layers[0].Id);
+        context.Console.MarkupLine($"{scan.Images} images scanned, {scan.Skipped.Count} skipped (unreadable){(scan.Skipped.Count > 0 ? ": " + Markup.Escape(string.Join(", ", scan.Skipped.Take(5))) : "")}; written to {Markup.Escape(written)}");
         return CliApp.Ok;
     }
 

@@ -33,6 +33,6 @@ internal sealed class DatasetExamplesLens : ILensRenderer
         var merged = DatasetLens.Merge(shards, model.Layer(item.Layer).Units, item.Options.Top);
         var statistics = LayerStatistics.Create(item.Model, item.Layer, merged.Images, merged.Skipped, merged.Units);
         await store.PutIfAbsentAsync(StatisticsPath(item), JsonSerializer.SerializeToUtf8Bytes(statistics, LensDocument.Json), ContentTypes.Json, cancellationToken);
-        return DatasetLens.Render(model, item, merged, folder);
+        return DatasetLens.Render(model, item, merged, ExampleImages.InFolder(folder, model.ForwardSize), cancellationToken);
     }
 }
