@@ -9,4 +9,10 @@ public interface IRenderEngine
 {
     /// <param name="steps">Optimization steps as they are done, for the steps-per-second figure.</param>
     Task<WorkResult> RenderAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The datasets this engine can scan, by name: what its render worker reports, so that a job
+    /// naming a dataset no render silo has is refused at submission instead of failing later.
+    /// </summary>
+    IReadOnlyList<string> Datasets => [];
 }

@@ -151,7 +151,8 @@ public sealed record WorkerInfo(
     [property: Id(1)] string Silo,
     [property: Id(2)] string Device,
     [property: Id(3)] IReadOnlyList<string> Tags,
-    [property: Id(4)] int Slots)
+    [property: Id(4)] int Slots,
+    [property: Id(5)] IReadOnlyList<string>? Datasets = null)
 {
     public bool Serves(IReadOnlyList<string> required) => required.All(t => Tags.Contains(t, StringComparer.OrdinalIgnoreCase));
 }

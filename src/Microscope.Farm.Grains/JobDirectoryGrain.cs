@@ -65,6 +65,7 @@ internal sealed class JobDirectoryGrain(
         var id = string.Create(CultureInfo.InvariantCulture, $"{model.Id}-{sequence:D6}-{Random.Shared.Next(0x10000):x4}");
         spec = JobPlanner.Normalize(spec, model);
         var items = JobPlanner.Plan(id, spec, model);
+        await CheckDatasetAsync(items);
         CheckCeilings(items, quota);
         CheckQuota(spec.Owner, items.Count, quota);
         state.State.NextSequence++;
@@ -82,6 +83,27 @@ internal sealed class JobDirectoryGrain(
         await state.WriteStateAsync();
         logger.LogInformation("Submitted job {Job}: {Items} items, priority {Priority}", id, items.Count, spec.Priority);
         return status;
+    }
+
+    /// <summary>
+    /// A job that scans a dataset no live render silo has is refused (404) naming the setting to
+    /// configure, rather than accepted to fail every item later.
+    /// </summary>
+    private async Task CheckDatasetAsync(List<WorkItem> items)
+    {
+        if (items.FirstOrDefault(i => i.Kind == WorkKind.DatasetShard) is not { } shard)
+        {
+            return;
+        }
+
+        var name = shard.Options.Dataset;
+        var workers = await GrainFactory.GetGrain<IWorkerRegistryGrain>(0).ListAsync();
+        var known = workers.Where(w => w.Alive).SelectMany(w => w.Info.Datasets ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (!known.Contains(name))
+        {
+            throw new FarmNotFoundException(
+                $"no render silo has the dataset '{name}': configure Farm:Engine:Datasets:{name} with a folder of images on the render silos and restart them, or name a dataset they have in options.dataset (known: {string.Join(", ", known.DefaultIfEmpty("none"))}).");
+        }
     }
 
     /// <summary>One job's size: refused as a bad request (400) naming the setting, since waiting would not help.</summary>

@@ -32,7 +32,7 @@ public sealed partial class RenderWorker(
     private long pausedUntilTicks;
     private volatile bool draining;
 
-    public WorkerInfo Info { get; } = new(identity.Id, identity.Silo, workerOptions.Value.Device, [.. workerOptions.Value.Tags], workerOptions.Value.Slots);
+    public WorkerInfo Info { get; } = new(identity.Id, identity.Silo, workerOptions.Value.Device, [.. workerOptions.Value.Tags], workerOptions.Value.Slots, engine.Datasets);
 
     /// <summary>Items held now: being rendered, or rendered and being reported.</summary>
     public int Running => held.Count;

@@ -28,7 +28,7 @@ internal static class FarmServices
         services.AddRenderWorker(siloName, o => configuration.GetSection(RenderWorkerOptions.Section).Bind(o));
         if (farm.Engine.Kind == "simulated")
         {
-            services.AddSingleton<IRenderEngine>(sp => new SimulatedRenderEngine(sp.GetRequiredService<ILensStore>(), TimeSpan.FromMilliseconds(farm.Engine.SimulatedMilliseconds), farm.Engine.JournalFolder));
+            services.AddSingleton<IRenderEngine>(sp => new SimulatedRenderEngine(sp.GetRequiredService<ILensStore>(), TimeSpan.FromMilliseconds(farm.Engine.SimulatedMilliseconds), farm.Engine.JournalFolder, datasets: [.. farm.Engine.Datasets.Keys]));
         }
         else
         {

@@ -8,11 +8,13 @@ namespace Microscope.Farm.Rendering;
 /// A simulated device: each item takes a fixed time and no CPU, then stores a small valid PNG and
 /// its JSON per lens (an empty scan per dataset shard), exactly where the real engine would, with
 /// the same skip-if-stored check and journal. For scheduling benchmarks and fault drills with many
-/// silos on one machine.
+/// silos on one machine. It reads no images: it claims the dataset names it is given.
 /// </summary>
-public sealed class SimulatedRenderEngine(ILensStore store, TimeSpan renderTime, string? journalFolder = null, ILogger<SimulatedRenderEngine>? logger = null)
+public sealed class SimulatedRenderEngine(ILensStore store, TimeSpan renderTime, string? journalFolder = null, ILogger<SimulatedRenderEngine>? logger = null, IReadOnlyList<string>? datasets = null)
     : StoredRenderEngine(store, journalFolder, logger)
 {
+    public IReadOnlyList<string> Datasets { get; } = datasets ?? [];
+
     protected override async Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {
         await Task.Delay(renderTime, cancellationToken);

@@ -19,6 +19,9 @@ internal sealed class ScriptedEngine(TimeSpan renderTime) : IRenderEngine
 
     public string CurrentWorker { get; set; } = "";
 
+    /// <summary>The one dataset it claims (it reads no images).</summary>
+    public IReadOnlyList<string> Datasets { get; } = ["scripted"];
+
     public async Task<WorkResult> RenderAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {
         await Task.Delay(renderTime, cancellationToken);

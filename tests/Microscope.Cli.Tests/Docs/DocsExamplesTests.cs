@@ -258,6 +258,9 @@ public sealed class DocsExamplesTests(ITestOutputHelper output)
             info.Environment["Farm__Store__Path"] = data;
             info.Environment["Farm__DefaultJob__Enabled"] = "false";
             info.Environment["Farm__Engine__Kind"] = "simulated";
+
+            // The dataset step of adding-a-model-organism.md: a dataset job is refused unless a render silo has it (the simulated engine reads no images).
+            info.Environment["Farm__Engine__Datasets__default"] = Path.Combine(data, "images");
             info.Environment["Farm__Render__HeartbeatInterval"] = "00:00:00.500";
             var farm = new DocsFarm(Process.Start(info)!, url);
             farm.process.OutputDataReceived += (_, e) => farm.Append(e.Data);
