@@ -22,7 +22,7 @@ public sealed class LensRenderEngine : StoredRenderEngine
         this.options = options;
 
         // Made with the engine, at the silo's start: its memory reading is the one the render slots share.
-        services = new LensServices(store, new RenderPasses(options, models, logger), Dataset);
+        services = new LensServices(store, new RenderPasses(options, models, logger).ImagesPerPass, Dataset);
     }
 
     /// <summary>The configured datasets whose folder exists on this silo.</summary>

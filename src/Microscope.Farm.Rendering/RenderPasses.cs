@@ -22,7 +22,7 @@ internal sealed class RenderPasses(BatchSizer sizer, ILogger logger)
     /// <summary>Images per pass for <paramref name="item"/>: its units, or where a unit's images are <paramref name="coupled"/> (diversity) one unit's images, never split.</summary>
     public int ImagesPerPass(WorkItem item, RenderMemory estimate, bool coupled)
     {
-        var plan = sizer.Plan(estimate, coupled ? item.Options.DiversityImages : item.Units.Count, splittable: !coupled);
+        var plan = Plan(sizer, item, estimate, coupled);
         if (logged.TryAdd((item.Model, item.Layer, item.Lens, item.Options.Size), true))
         {
             if (plan.Fits)
@@ -39,4 +39,8 @@ internal sealed class RenderPasses(BatchSizer sizer, ILogger logger)
 
         return plan.ImagesPerPass;
     }
+
+    /// <summary>The plan for <paramref name="item"/>: its units, or one diverse unit's images, which are never split.</summary>
+    public static BatchPlan Plan(BatchSizer sizer, WorkItem item, RenderMemory estimate, bool coupled) =>
+        sizer.Plan(estimate, coupled ? item.Options.DiversityImages : item.Units.Count, splittable: !coupled);
 }

@@ -9,7 +9,6 @@ using Microscope.Lenses.DatasetExamples;
 using Microscope.Lenses.Tuning;
 using Microscope.Onnx;
 using Microscope.Optvis;
-using Microscope.Optvis.Transforms;
 using Spectre.Console;
 
 namespace Microscope.Cli.Commands;
@@ -58,308 +57,222 @@ internal static class RenderCommand
         command.SetAction(parsed =>
         {
             SmokeRun.Announce(context);
-            var options = new RenderOptions
+            var chosenLens = FarmLenses.Get(parsed.GetValue(lens)!);
+            var options = new LensOptions
             {
-                Steps = SmokeRun.Cap(parsed.GetValue(steps) ?? (FarmLenses.Get(parsed.GetValue(lens)!) == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : LensOptions.Default.Steps), 2),
+                Steps = SmokeRun.Cap(parsed.GetValue(steps) ?? (chosenLens == FarmLenses.DeepDream ? new DreamOptions().StepsPerOctave : LensOptions.Default.Steps), 2),
                 Size = SmokeRun.Cap(parsed.GetValue(size), 64),
                 Seed = parsed.GetValue(seed),
                 Fourier = !parsed.GetValue(pixels),
-                Transforms = parsed.GetValue(noTransforms) ? TransformPipeline.None : null,
+                Transforms = !parsed.GetValue(noTransforms),
                 ReluRedirect = !parsed.GetValue(noReluRedirect),
+                Top = SmokeRun.Cap(parsed.GetValue(top), 4),
+                Family = parsed.GetValue(family)!,
             };
-            var chosenLens = FarmLenses.Get(parsed.GetValue(lens)!);
-            var settings = new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) };
-            if (chosenLens == FarmLenses.DatasetExamples)
-            {
-                return RunDatasetExamples(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), LayersAsked(parsed.GetValue(layer), parsed.GetValue(layers)), parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(dataset), SmokeRun.Cap(parsed.GetValue(top), 4), parsed.GetValue(batch) is var b && b == AutoBatch ? new RenderEngineOptions().ScanBatch : b, parsed.GetValue(output)!);
-            }
-
-            if (parsed.GetValue(layers) is not null || parsed.GetValue(layer) is "all")
-            {
-                throw new ModelFormatException($"--layers and --layer all are for dataset-examples, which scans the images once for every layer; render {chosenLens.Name} one layer at a time with --layer ID.");
-            }
-
-            if (parsed.GetValue(layer) is null)
-            {
-                throw new ModelFormatException("--layer is required: a layer id (see `microscope models inspect`).");
-            }
-
-            if (chosenLens == FarmLenses.Tuning)
-            {
-                return RunTuning(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), parsed.GetValue(family)!, parsed.GetValue(output)!);
-            }
-
-            return chosenLens.Scope == LensScope.Layer
-                ? RunLayerLens(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, chosenLens, options, parsed.GetValue(image), parsed.GetValue(output)!)
-                : Run(context, settings, parsed.GetValue(model)!, parsed.GetValue(manifest), parsed.GetValue(layer)!, parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), chosenLens.Name, LensRenderers.FeatureObjectiveOf(chosenLens)!, options, parsed.GetValue(batch) is var n && n == AutoBatch ? n : SmokeRun.Cap(n, 2), parsed.GetValue(output)!);
+            var requestedBatch = parsed.GetValue(batch);
+            return Run(context, new RenderArguments(
+                parsed.GetValue(model)!, parsed.GetValue(manifest), LayersAsked(chosenLens, parsed.GetValue(layer), parsed.GetValue(layers)), parsed.GetValue(unit), SmokeRun.Units(parsed.GetValue(units)), chosenLens, options,
+                requestedBatch == AutoBatch ? AutoBatch : chosenLens.NeedsDataset ? requestedBatch : SmokeRun.Cap(requestedBatch, 2),
+                parsed.GetValue(image), parsed.GetValue(dataset), parsed.GetValue(output)!,
+                new SessionSettings { Device = ExecutionDevice.Parse(parsed.GetValue(device)!), Loop = parsed.GetValue(loop) }));
         });
         return command;
     }
 
-    private static int Run(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string lens, FeatureObjective objective, RenderOptions options, int batch, string output)
+    /// <summary>The layers asked for: the one --layer; for a dataset lens also the ids of --layers, or every layer for --layer all (null).</summary>
+    private static IReadOnlyList<string>? LayersAsked(LensKind lens, string? layer, string? layers)
     {
-        Validate(options, batch);
-        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
-        var layer = catalog.Find(layerId);
-        var chosen = ParseUnits(unit, unitList, layer);
-        var folder = Path.Combine(output, manifest.Id, layer.Id);
-        Directory.CreateDirectory(folder);
-
-        // auto: the farm's sizing, for one slot on this device; otherwise the fixed pass size asked for.
-        var diversity = objective.Diversity;
-        var sizer = batch == AutoBatch ? new BatchSizer(DeviceMemory.Default, sessions.Settings, new BatchSizing()) : null;
-        var requested = batch == AutoBatch ? (diversity ? LensOptions.Default.DiversityImages : chosen.Count) : batch;
-        int ImagesPerPass(RenderMemory estimate)
+        if (!lens.NeedsDataset && (layers is not null || layer is "all"))
         {
-            if (sizer is null)
-            {
-                return requested;
-            }
-
-            var plan = sizer.Plan(estimate, requested, splittable: !diversity);
-            context.Console.MarkupLine(Markup.Escape($"passes: {plan}"));
-            return plan.ImagesPerPass;
+            throw new ModelFormatException($"--layers and --layer all are for dataset-examples, which scans the images once for every layer; render {lens.Name} one layer at a time with --layer ID.");
         }
 
-        IReadOnlyList<UnitRender> renders = [];
-        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", 1, task =>
+        return (layer, layers) switch
         {
-            renders = FeatureVisualization.Render(vision, layer, chosen, objective, options, ImagesPerPass, sessions, new Reporter(done =>
+            (not null, not null) => throw new ModelFormatException("give --layer or --layers, not both."),
+            (null, null) => throw new ModelFormatException("--layer is required: a layer id (see `microscope models inspect`)" + (lens.NeedsDataset ? ", or all; or --layers a,b." : ".")),
+            ("all", _) => null,
+            (not null, _) => [layer],
+            (_, not null) => layers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } ids
+                ? [.. ids.Distinct(StringComparer.Ordinal)]
+                : throw new ModelFormatException("--layers names no layer: give ids separated by commas."),
+        };
+    }
+
+    /// <summary>What one `microscope render` asks for, as parsed.</summary>
+    /// <param name="Layers">The layers (several only for a dataset lens); null: every layer of the model.</param>
+    /// <param name="Batch">Images per pass (a dataset scan's forward passes too), or <see cref="AutoBatch"/>.</param>
+    private sealed record RenderArguments(
+        string Model, string? Manifest, IReadOnlyList<string>? Layers, int? Unit, string? Units, LensKind Lens, LensOptions Options, int Batch, string? SeedImage, string? Dataset, string Output, SessionSettings Settings);
+
+    /// <summary>
+    /// Renders through the farm's lens renderers (<see cref="LocalRender"/>) and writes what a render
+    /// silo would store: per unit (or for the layer) a PNG and the same JSON document, in
+    /// <c>out/&lt;model&gt;/&lt;layer&gt;/</c> instead of the lens store.
+    /// </summary>
+    private static int Run(CliContext context, RenderArguments args)
+    {
+        var lens = args.Lens;
+        Validate(args);
+        var model = LocalModels.Load(args.Model, args.Manifest, args.Settings, context);
+        IReadOnlyList<Layer> layers = args.Layers is null ? model.Catalog.Layers : [.. args.Layers.Select(model.Layer)];
+        var several = layers.Count > 1;
+
+        // A dataset lens renders every unit unless told; one layer: the units asked must be its units;
+        // several: each layer renders those of them it has.
+        var widest = layers.MaxBy(l => l.Units)!;
+        IReadOnlyList<int> Units(Layer layer) =>
+            lens.Scope == LensScope.Layer ? []
+            : lens.NeedsDataset && args.Unit is null && string.IsNullOrWhiteSpace(args.Units) ? [.. Enumerable.Range(0, layer.Units)]
+            : several ? [.. ParseUnits(args.Unit, args.Units, widest).Where(u => u < layer.Units)]
+            : ParseUnits(args.Unit, args.Units, layer);
+        var examples = lens.NeedsDataset ? ExampleImages.InFolder(args.Dataset!, model.ForwardSize) : null;
+        var request = new LocalRenderRequest(lens, [.. layers.Select(l => new LayerUnits(l.Id, Units(l)))], args.Options)
+        {
+            ImagesPerPass = args.Batch,
+            SeedImage = args.SeedImage,
+            Dataset = args.Dataset,
+            ScanBatch = args.Batch == AutoBatch ? new RenderEngineOptions().ScanBatch : args.Batch,
+            Examples = examples,
+        };
+        if (args.SeedImage is not null)
+        {
+            SeedImages.Load(args.SeedImage, 16); // a bad seed image is bad input before any render
+        }
+
+        var what = $"{Markup.Escape(model.Id)}/{(several ? $"{layers.Count} layers" : Markup.Escape(layers[0].Id))} {lens.Name}";
+        IReadOnlyList<LocalRenderResult> results = [];
+        WithProgress(context, what, task =>
+        {
+            long taken = 0;
+            results = LocalRender.Render(model, request, new Steps(step =>
             {
-                task.MaxValue = done.Total;
-                task.Value = done.Done;
-                task.Description = $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}, objective {done.MeanObjective.ToString("F2", CultureInfo.InvariantCulture)}";
-            }));
+                taken += step;
+                task.Description = $"{what}, {taken.ToString(CultureInfo.InvariantCulture)} steps";
+            }), plan => context.Console.MarkupLine(Markup.Escape($"passes: {plan}")));
         });
 
-        // Where this layer's dataset examples were written before, each render is compared with its
-        // unit's top example: the unit's spatial maximum on the render over its maximum there.
-        var figures = ImageFigures.Of(renders, vision, layer, options.Size, sessions);
-        var table = new Table().AddColumns("unit", "image", "objective before", "objective after", $"after, {Renderer.RobustnessDraws} random transforms", "vs top dataset example", "file");
-        foreach (var (render, index) in renders.Select((r, i) => (r, i)))
+        var written = results.Select(r => (Result: r, Folder: Path.Combine(args.Output, model.Id, r.Item.Layer))).Select(r =>
         {
-            var ratio = TopExampleActivation(folder, render.Unit) is { } top && top > 0 ? figures[index].SpatialMaximum / top : (double?)null;
-            var name = diversity ? $"{render.Unit}-{lens}-{render.Index}" : $"{render.Unit}-{lens}";
-            var path = Path.Combine(folder, name + ".png");
-            WriteAtomically(path, render.ToPng());
-            WriteAtomically(Path.Combine(folder, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(new
+            Directory.CreateDirectory(r.Folder);
+            if (r.Result.Statistics is { } statistics)
             {
-                model = manifest.Id,
-                layer = layer.Id,
-                unit = render.Unit,
-                lens,
-                index = render.Index,
-                figures[index].ObjectiveBefore,
-                figures[index].ObjectiveAfter,
-                figures[index].ObjectiveUnderTransforms,
-                transformDraws = Renderer.RobustnessDraws,
-                figures[index].SpatialMaximum,
-                ratioToTopDatasetExample = ratio,
-                options = new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, options.ReluRedirect, transforms = options.Transforms is null ? "standard" : "none", batch = batch == AutoBatch ? "auto" : (object)batch },
-            }, ModelManifest.JsonOptions));
-            table.AddRow(render.Unit.ToString(CultureInfo.InvariantCulture), render.Index.ToString(CultureInfo.InvariantCulture),
-                render.StartObjective.ToString("F3", CultureInfo.InvariantCulture), render.FinalObjective.ToString("F3", CultureInfo.InvariantCulture),
-                render.RobustObjective.ToString("F3", CultureInfo.InvariantCulture), ratio?.ToString("F2", CultureInfo.InvariantCulture) ?? "-", Markup.Escape(path));
+                WriteAtomically(Path.Combine(r.Folder, $"{lens.Name}-statistics.json"), JsonSerializer.SerializeToUtf8Bytes(statistics, LensDocument.Json));
+            }
+
+            return (r.Result, r.Folder, Files: r.Result.Lenses.Select(rendered => Write(r.Folder, r.Result.Item, rendered)).ToList());
+        }).ToList();
+
+        // One row per lens (for a dataset lens a few per layer: there may be thousands).
+        var figures = written.SelectMany(w => w.Files).SelectMany(f => f.Document.Quality.Keys).Distinct().ToList();
+        var table = new Table().AddColumns([.. several ? ["layer"] : Array.Empty<string>(), "unit", .. figures, "file"]);
+        foreach (var (document, path) in written.SelectMany(w => w.Files.Take(lens.NeedsDataset ? (several ? 3 : 20) : int.MaxValue)))
+        {
+            table.AddRow([
+                .. several ? [Markup.Escape(document.Layer)] : Array.Empty<string>(),
+                document.Unit?.ToString(CultureInfo.InvariantCulture) ?? "-",
+                .. figures.Select(f => document.Quality.TryGetValue(f, out var v) ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-"),
+                Markup.Escape(Path.GetFileName(path)),
+            ]);
         }
 
         context.Console.Write(table);
-        if (renders.Count > 1)
+        var into = several ? $"{Path.Combine(args.Output, model.Id)} ({layers.Count} layers{(examples is null ? "" : $", {examples.Decodes} example images decoded for the mosaics")})" : written[0].Folder;
+        if (written[0].Result.Statistics is { } scanned)
         {
-            var sheet = Path.Combine(folder, $"{lens}-sheet.png");
-            WriteAtomically(sheet, Png.Sheet([.. renders.Select(r => r.Image)], options.Size, options.Size, Math.Min(8, renders.Count)));
+            context.Console.MarkupLine(Markup.Escape($"{scanned.Images} images scanned, {scanned.Skipped.Count} skipped (unreadable){(scanned.Skipped.Count > 0 ? ": " + string.Join(", ", scanned.Skipped.Take(5)) : "")}; written to {into}"));
+        }
+        else
+        {
+            context.Console.MarkupLine($"written to {Markup.Escape(into)}");
+        }
+
+        // Several units of a one-image lens: a contact sheet of their pictures, as docs/lenses.md shows them.
+        var files = written[0].Files;
+        if (!several && files.Count > 1 && LensRenderers.FeatureObjectiveOf(lens) is { Diversity: false })
+        {
+            var sheet = Path.Combine(written[0].Folder, $"{lens.Name}-sheet.png");
+            var size = args.Options.Size;
+            WriteAtomically(sheet, Png.Sheet([.. files.Select(w => SeedImages.Load(w.Path, size))], size, size, Math.Min(8, files.Count)));
             context.Console.MarkupLine($"contact sheet: {Markup.Escape(sheet)}");
         }
 
         return CliApp.Ok;
     }
 
-    private static int RunLayerLens(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, LensKind kind, RenderOptions options, string? seedPath, string output)
+    /// <summary>Writes one rendered lens as its PNG and the document the farm stores beside it; returns the document and the PNG's path.</summary>
+    private static (LensDocument Document, string Path) Write(string folder, WorkItem item, RenderedLens rendered)
     {
-        var lens = kind.Name;
-        Validate(options, 1);
-        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
-        var layer = catalog.Find(layerId);
-        var size = Math.Max(options.Size, vision.Spec.RenderSize ?? 0);
-        var seed = seedPath is null ? null : SeedImages.Load(seedPath, size);
-        var folder = Path.Combine(output, manifest.Id, layer.Id);
-        Directory.CreateDirectory(folder);
-
-        float[] picture = [];
-        var pictureSize = size;
-        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} {lens}", 1, task =>
+        var lens = FarmLenses.Get(item.Lens);
+        var name = rendered.Unit < 0 ? lens.Name
+            : lens.Reads.HasFlag(LensOptionFields.Family) ? $"{rendered.Unit}-{lens.Name}-{item.Options.Family}"
+            : $"{rendered.Unit}-{lens.Name}";
+        var data = rendered.Data is null ? (JsonElement?)null : JsonSerializer.SerializeToElement(rendered.Data, LensDocument.Json);
+        var quality = new Dictionary<string, double>(rendered.Quality);
+        if (TopExampleActivation(folder, rendered.Unit) is { } top && top > 0 && SpatialMaximum(data) is { } maximum)
         {
-            var reporter = new StepReporter(p =>
-            {
-                task.MaxValue = p.Steps;
-                task.Value = p.Step;
-            });
-            if (kind == FarmLenses.DeepDream)
-            {
-                picture = LayerLenses.DeepDream(vision, layer, seed, size, new DreamOptions { StepsPerOctave = options.Steps, Seed = options.Seed }, sessions, reporter);
-            }
-            else
-            {
-                picture = LayerLenses.Caricature(vision, layer, seedPath, options, sessions, reporter).Images;
-                pictureSize = options.Size;
-            }
-        });
+            quality["ratioToTopDatasetExample"] = maximum / top;
+        }
 
-        var path = Path.Combine(folder, $"{lens}.png");
-        WriteAtomically(path, Png.Encode(picture, pictureSize, pictureSize));
-        WriteAtomically(Path.Combine(folder, $"{lens}.json"), JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            model = manifest.Id,
-            layer = layer.Id,
-            lens,
-            seedImage = seedPath is null ? "built-in" : Path.GetFullPath(seedPath),
-            imageSize = pictureSize,
-            options = lens == "deepdream"
-                ? (object)new { stepsPerOctave = options.Steps, options.Seed, size }
-                : new { options.Steps, options.Size, options.Seed, options.Fourier, options.LearningRate, transforms = options.Transforms is null ? "standard" : "none" },
-        }, ModelManifest.JsonOptions));
-        context.Console.MarkupLine($"{lens} of {Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} from {(seedPath is null ? "the built-in seed image" : Markup.Escape(seedPath))}: {Markup.Escape(path)}");
-        return CliApp.Ok;
+        var document = new LensDocument(item.Model, item.ModelVersion, item.Layer, rendered.Unit < 0 ? null : rendered.Unit, item.Lens, item.Options.Hash(), item.Options, quality, DateTimeOffset.UtcNow, data);
+        var path = Path.Combine(folder, name + ".png");
+        WriteAtomically(path, rendered.Png);
+        WriteAtomically(Path.Combine(folder, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(document, LensDocument.Json));
+        return (document, path);
     }
 
-    /// <summary>The layers dataset-examples scans: the ids of --layers, every layer for --layer all (null), or the one --layer.</summary>
-    private static IReadOnlyList<string>? LayersAsked(string? layer, string? layers) => (layer, layers) switch
-    {
-        (not null, not null) => throw new ModelFormatException("give --layer or --layers, not both."),
-        (null, null) => throw new ModelFormatException("--layer is required: a layer id (see `microscope models inspect`), or all; or --layers a,b."),
-        ("all", _) => null,
-        (not null, _) => [layer!],
-        (_, not null) => layers!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } ids
-            ? ids.Distinct(StringComparer.Ordinal).ToList()
-            : throw new ModelFormatException("--layers names no layer: give ids separated by commas."),
-    };
-
-    private static int RunDatasetExamples(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, IReadOnlyList<string>? layerIds, int? unit, string? unitList, string? dataset, int top, int batch, string output)
-    {
-        if (dataset is null)
-        {
-            throw new ModelFormatException("dataset-examples needs --dataset DIR, a folder of images.");
-        }
-
-        if (top is < 1 or > 1000)
-        {
-            throw new ModelFormatException("--top must be 1 to 1000.");
-        }
-
-        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
-        IReadOnlyList<Layer> layers = layerIds is null ? catalog.Layers : [.. layerIds.Select(catalog.Find)];
-        var several = layers.Count > 1;
-
-        // One layer: the units asked must be its units. Several: each layer renders those it has.
-        var chosen = layers.ToDictionary(l => l, l =>
-            unit is null && string.IsNullOrWhiteSpace(unitList) ? [.. Enumerable.Range(0, l.Units)]
-            : several ? ParseUnits(unit, unitList, layers.MaxBy(x => x.Units)!).Where(u => u < l.Units).ToList()
-            : ParseUnits(unit, unitList, l));
-        var files = DatasetScanner.Files(dataset);
-        var size = vision.Spec.ForwardSize;
-        DatasetScan scan = null!;
-        var what = several ? $"{layers.Count} layers" : Markup.Escape(layers[0].Id);
-        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{what} dataset examples, {files.Count} images", Math.Max(1, files.Count), task =>
-        {
-            scan = DatasetScanner.Scan(vision, layers, dataset, files, size, top, batch, sessions, new ScanReporter(p => task.Value = p.Done));
-        });
-
-        // Every example image is decoded once for all the units of all the layers.
-        var images = ExampleImages.InFolder(dataset, size);
-        var table = new Table().AddColumns("layer", "unit", "top image", "activation", "mean", "std");
-        foreach (var examples in scan.Layers)
-        {
-            var layer = examples.Layer;
-            var folder = Path.Combine(output, manifest.Id, layer.Id);
-            Directory.CreateDirectory(folder);
-            var units = chosen[layer];
-            var mosaics = Mosaic.RenderAll(images, [.. units.Select(u => examples.Units[u].Top)], examples.Field);
-            foreach (var (u, i) in units.Select((u, i) => (u, i)))
-            {
-                var unitExamples = examples.Units[u];
-                WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.json"),
-                    JsonSerializer.SerializeToUtf8Bytes(ExamplesDocument.Create(manifest.Id, layer.Id, u, unitExamples, examples.Field), ModelManifest.JsonOptions));
-                if (unitExamples.Top.Count > 0)
-                {
-                    WriteAtomically(Path.Combine(folder, $"{u}-dataset-examples.png"), mosaics[i]);
-                }
-            }
-
-            // The layer's statistics, every unit, for tuning curves and quality figures to read.
-            WriteAtomically(Path.Combine(folder, "dataset-examples-statistics.json"), JsonSerializer.SerializeToUtf8Bytes(
-                LayerStatistics.Create(manifest.Id, layer.Id, scan.Images, scan.Skipped, examples.Units), ModelManifest.JsonOptions));
-            foreach (var u in units.Take(several ? 3 : 20))
-            {
-                var best = examples.Units[u].Top.FirstOrDefault();
-                table.AddRow(Markup.Escape(layer.Id), u.ToString(CultureInfo.InvariantCulture), Markup.Escape(best?.Image ?? "-"), best?.Activation.ToString("F3", CultureInfo.InvariantCulture) ?? "-",
-                    examples.Units[u].Mean.ToString("F3", CultureInfo.InvariantCulture), examples.Units[u].StandardDeviation.ToString("F3", CultureInfo.InvariantCulture));
-            }
-        }
-
-        context.Console.Write(table);
-        var written = several ? Path.Combine(output, manifest.Id) + $" ({layers.Count} layers, {images.Decodes} example images decoded for the mosaics)" : Path.Combine(output, manifest.Id, layers[0].Id);
-        context.Console.MarkupLine($"{scan.Images} images scanned, {scan.Skipped.Count} skipped (unreadable){(scan.Skipped.Count > 0 ? ": " + Markup.Escape(string.Join(", ", scan.Skipped.Take(5))) : "")}; written to {Markup.Escape(written)}");
-        return CliApp.Ok;
-    }
-
-    private static int RunTuning(CliContext context, SessionSettings settings, string modelArgument, string? manifestPath, string layerId, int? unit, string? unitList, string familyName, string output)
-    {
-        var (_, _, manifest, vision, catalog, sessions) = LocalModels.Load(modelArgument, manifestPath, settings, context);
-        var layer = catalog.Find(layerId);
-        var chosen = ParseUnits(unit, unitList, layer);
-        var family = StimulusFamily.Get(familyName);
-        var size = vision.Spec.ForwardSize;
-        IReadOnlyList<TuningCurve> curves = [];
-        WithProgress(context, $"{Markup.Escape(manifest.Id)}/{Markup.Escape(layer.Id)} tuning to {family.Name}", family.Points().Count, task =>
-        {
-            curves = TuningCurves.Measure(vision, layer, chosen, family, size, sessions, progress: new ScanReporter(p => task.Value = p.Done));
-        });
-
-        var folder = Path.Combine(output, manifest.Id, layer.Id);
-        Directory.CreateDirectory(folder);
-        var points = family.Points();
-        var table = new Table().AddColumns("unit", "peak response", "at", "plot");
-        foreach (var curve in curves)
-        {
-            var name = $"{curve.Unit}-tuning-{family.Name}";
-            WriteAtomically(Path.Combine(folder, name + ".json"), JsonSerializer.SerializeToUtf8Bytes(curve, ModelManifest.JsonOptions));
-            var plot = Path.Combine(folder, name + ".png");
-            WriteAtomically(plot, Plots.Render(curve));
-            var (value, point) = curve.Peak(points);
-            table.AddRow(curve.Unit.ToString(CultureInfo.InvariantCulture), value.ToString("F3", CultureInfo.InvariantCulture),
-                string.Join(", ", family.Axes.Select((a, i) => $"{a.Name} {point[i].ToString("G4", CultureInfo.InvariantCulture)} {a.Unit}")), Markup.Escape(plot));
-        }
-
-        context.Console.Write(table);
-        return CliApp.Ok;
-    }
+    /// <summary>A feature visualization's spatial maximum (the mean over its images), from its data.</summary>
+    private static double? SpatialMaximum(JsonElement? data) =>
+        data is { ValueKind: JsonValueKind.Object } d && d.TryGetProperty("images", out var images) && images.GetArrayLength() > 0
+            ? images.EnumerateArray().Average(i => i.GetProperty("spatialMaximum").GetDouble())
+            : null;
 
     /// <summary>The activation of the unit's top dataset example, when `--lens dataset-examples` wrote it into this folder.</summary>
     private static double? TopExampleActivation(string folder, int unit)
     {
-        var path = Path.Combine(folder, $"{unit}-dataset-examples.json");
-        if (!File.Exists(path))
+        var path = Path.Combine(folder, $"{unit}-{FarmLenses.DatasetExamples.Name}.json");
+        if (unit < 0 || !File.Exists(path))
         {
             return null;
         }
 
         using var json = JsonDocument.Parse(File.ReadAllText(path));
-        var top = json.RootElement.GetProperty("top");
-        return top.GetArrayLength() > 0 ? top[0].GetProperty("activation").GetDouble() : null;
+        return json.RootElement.TryGetProperty("quality", out var quality) && quality.TryGetProperty("topActivation", out var top) ? top.GetDouble() : null;
     }
 
-    private static void Validate(RenderOptions options, int batch)
+    private static void Validate(RenderArguments args)
     {
-        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || (batch is < 1 or > 256 && batch != AutoBatch))
+        var (options, batch) = (args.Options, args.Batch);
+        if (args.Lens.NeedsDataset)
+        {
+            if (args.Dataset is null)
+            {
+                throw new ModelFormatException($"{args.Lens.Name} needs --dataset DIR, a folder of images.");
+            }
+
+            if (options.Top is < 1 or > 1000)
+            {
+                throw new ModelFormatException("--top must be 1 to 1000.");
+            }
+        }
+
+        if (options.Steps is < 1 or > 100_000 || options.Size is < 16 or > 2048 || (batch is < 1 or > 256 && batch != AutoBatch && !args.Lens.NeedsDataset))
         {
             throw new ModelFormatException("--steps must be 1 to 100000, --size 16 to 2048 and --batch 1 to 256 or auto.");
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> under one progress bar, with the columns every render shows.</summary>
-    private static void WithProgress(CliContext context, string description, double max, Action<ProgressTask> work) =>
+    /// <summary>Runs <paramref name="work"/> under one progress display: the lens, the steps taken so far, the time.</summary>
+    private static void WithProgress(CliContext context, string description, Action<ProgressTask> work) =>
         context.Console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(progress => work(progress.AddTask(description, maxValue: max)));
+            .Columns(new TaskDescriptionColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask(description);
+                task.IsIndeterminate = true;
+                work(task);
+                task.StopTask();
+            });
 
     /// <summary>--batch auto, as parsed.</summary>
     private const int AutoBatch = 0;
@@ -423,18 +336,8 @@ internal static class RenderCommand
         File.Move(temp, path, overwrite: true);
     }
 
-    private sealed class ScanReporter(Action<(int Done, int Total)> report) : IProgress<(int Done, int Total)>
+    private sealed class Steps(Action<int> report) : IProgress<int>
     {
-        public void Report((int Done, int Total) value) => report(value);
-    }
-
-    private sealed class StepReporter(Action<RenderProgress> report) : IProgress<RenderProgress>
-    {
-        public void Report(RenderProgress value) => report(value);
-    }
-
-    private sealed class Reporter(Action<(int Done, int Total, double MeanObjective)> report) : IProgress<(int Done, int Total, double MeanObjective)>
-    {
-        public void Report((int Done, int Total, double MeanObjective) value) => report(value);
+        public void Report(int value) => report(value);
     }
 }

@@ -19,7 +19,8 @@ internal sealed class DatasetExamplesLens : ILensRenderer
 
     public async Task<IReadOnlyList<RenderedLens>> RenderAsync(LensRender render)
     {
-        var (model, item, store, cancellationToken) = (render.Model, render.Item, render.Services.Store, render.Cancellation);
+        var (model, item, cancellationToken) = (render.Model, render.Item, render.Cancellation);
+        var store = render.Services.Store ?? throw new InvalidOperationException("a dataset merge reads its shards from the lens store.");
         var folder = render.Services.DatasetFolder(item.Options.Dataset);
         var shards = new List<DatasetShardFile>();
         for (var s = 0; s < item.Shards; s++)

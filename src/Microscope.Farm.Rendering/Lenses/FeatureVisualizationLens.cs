@@ -25,7 +25,7 @@ internal sealed class FeatureVisualizationLens(LensKind lens, FeatureObjective o
         var (model, item, o) = (render.Model, render.Item, render.Item.Options);
         var layer = model.Layer(item.Layer);
         var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, objective, Options(o),
-            estimate => render.Services.Passes.ImagesPerPass(item, estimate, coupled: objective.Diversity), model.Sessions, render.Steps.ForBatches(), render.Cancellation);
+            estimate => render.Services.ImagesPerPass(item, estimate, objective.Diversity), model.Sessions, render.Steps.ForBatches(), render.Cancellation);
 
         var figures = ImageFigures.Of(renders, model.Vision, layer, o.Size, model.Sessions);
         IReadOnlyList<RenderedLens> lenses = [.. renders.Zip(figures).GroupBy(p => p.First.Unit).Select(g =>

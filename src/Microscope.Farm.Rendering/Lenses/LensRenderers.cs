@@ -15,10 +15,15 @@ internal interface ILensRenderer
 }
 
 /// <summary>What a renderer gets for one item: the loaded model, the item (options already reset to what the lens reads), and the silo's services.</summary>
-internal sealed record LensRender(LoadedModel Model, WorkItem Item, LensServices Services, StepCounter Steps, CancellationToken Cancellation);
+/// <param name="SeedImage">The image DeepDream and caricature start from (a file the CLI was given); null: the built-in one, as the farm renders.</param>
+internal sealed record LensRender(LoadedModel Model, WorkItem Item, LensServices Services, StepCounter Steps, CancellationToken Cancellation, string? SeedImage = null);
 
-/// <summary>What the render silo lends its lens renderers: the store, the pass sizer, and the configured datasets.</summary>
-internal sealed record LensServices(ILensStore Store, RenderPasses Passes, Func<string, string> DatasetFolder);
+/// <summary>
+/// What the renderers are lent: the store (null where nothing is stored: the CLI), images per pass
+/// for an item, its memory estimate and whether a unit's images are coupled (the render silo's
+/// <see cref="RenderPasses"/>, or the CLI's --batch), and the configured datasets.
+/// </summary>
+internal sealed record LensServices(ILensStore? Store, Func<WorkItem, RenderMemory, bool, int> ImagesPerPass, Func<string, string> DatasetFolder);
 
 /// <summary>
 /// The renderer of every lens. Adding a lens: describe it in <see cref="FarmLenses"/>, write its
