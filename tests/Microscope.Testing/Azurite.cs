@@ -40,8 +40,33 @@ public sealed class Azurite : IAsyncDisposable
         return azurite;
     }
 
-    /// <summary>Starts (again) on the same ports and data folder, and waits until every port answers.</summary>
+    /// <summary>
+    /// Starts (again) on the same ports and data folder, and waits until every port answers. It waits
+    /// for a live process as long as it lives (up to five minutes: Node starts slowly on a starved
+    /// CPU), and starts it again when it exits because a port is still held by the instance just
+    /// stopped. A start that fails says why, with the end of Azurite's own output.
+    /// </summary>
     public async Task RestartAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var (started, output) = await TryStartAsync();
+            if (started)
+            {
+                return;
+            }
+
+            var held = output.Contains("EADDRINUSE", StringComparison.Ordinal);
+            if (!held || attempt == 5)
+            {
+                throw new InvalidOperationException($"Azurite did not start on ports {BlobPort}, {QueuePort}, {TablePort} ({Executable()}): {output}");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(attempt));
+        }
+    }
+
+    private async Task<(bool Started, string Output)> TryStartAsync()
     {
         var binary = Executable();
         Directory.CreateDirectory(location);
@@ -55,33 +80,61 @@ public sealed class Azurite : IAsyncDisposable
             info.ArgumentList.Add("--skipApiVersionCheck");
         }
 
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            output.Enqueue(line);
+            while (output.Count > 20)
+            {
+                output.TryDequeue(out _);
+            }
+        }
+
         process = Process.Start(info)!;
         Interlocked.Exchange(ref closed, 0);
 
         // On SIGTERM Azurite closes its three services (saving their metadata) and says so, but may not exit.
         process.OutputDataReceived += (_, e) =>
         {
+            Keep(e.Data);
             if (e.Data?.Contains("successfully closed", StringComparison.OrdinalIgnoreCase) == true)
             {
                 Interlocked.Increment(ref closed);
             }
         };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddMinutes(5);
         foreach (var port in new[] { BlobPort, QueuePort, TablePort })
         {
             while (!await AnswersAsync(port))
             {
-                if (process.HasExited || DateTime.UtcNow > deadline)
+                if (process.HasExited)
                 {
-                    throw new InvalidOperationException($"Azurite did not start on port {port} ({binary}).");
+                    process.WaitForExit();
+                    var said = $"it exited with {process.ExitCode} before port {port} answered; it said: {string.Join(" | ", output)}";
+                    process.Dispose();
+                    process = null;
+                    return (false, said);
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    Stop();
+                    return (false, $"port {port} did not answer within 5 minutes; it said: {string.Join(" | ", output)}");
                 }
 
                 await Task.Delay(100);
             }
         }
+
+        return (true, "");
     }
 
     /// <summary>
