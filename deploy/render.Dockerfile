@@ -11,6 +11,10 @@ FROM node:22-bookworm-slim AS organisms
 WORKDIR /src/organisms
 COPY organisms/package.json organisms/package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+# The web UI's graph layout (dagre) too, from its own lock file.
+WORKDIR /src/ui
+COPY src/Microscope.Farm.Api/ui/package.json src/Microscope.Farm.Api/ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
@@ -18,6 +22,7 @@ COPY global.json Directory.Build.props Directory.Build.targets Directory.Package
 COPY organisms/ organisms/
 COPY --from=organisms /src/organisms/node_modules organisms/node_modules
 COPY src/ src/
+COPY --from=organisms /src/ui/node_modules src/Microscope.Farm.Api/ui/node_modules
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet publish src/Microscope.Farm.Host/Microscope.Farm.Host.csproj -c Release -r linux-x64 --self-contained true -o /app
 

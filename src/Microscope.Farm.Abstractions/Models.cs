@@ -12,6 +12,10 @@ public sealed record LayerInfo(
     [Id(4)]
     public string Layout { get; init; } = "";
 
+    /// <summary>True when the layer is affine in the image (no nonlinearity between them): its channel objective's feature visualization is a flat colour, so its default is the neuron objective.</summary>
+    [Id(5)]
+    public bool AffineInImage { get; init; }
+
     public int Units => Shape[0];
 
     public bool IsSpatial => Shape.Count == 3;
@@ -34,12 +38,24 @@ public sealed record ModelInfo(
     [property: Id(7)] IReadOnlyList<string> Notes,
     [property: Id(8)] DateTimeOffset RegisteredAt)
 {
+    /// <summary>The layer graph's edges ("input" is the image), from the catalog of this version; served by /api/models/{m}/graph, not with the model.</summary>
+    [Id(9), System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<LayerEdgeInfo> Edges { get; init; } = [];
+
+    /// <summary>The image's shape at the catalog's size: 3×H×W.</summary>
+    [Id(10)]
+    public IReadOnlyList<int> InputShape { get; init; } = [];
+
     public int TotalUnits => Layers.Sum(l => l.Units);
 
     public LayerInfo Layer(string id) =>
         Layers.FirstOrDefault(l => l.Id == id)
         ?? throw new FarmNotFoundException($"model '{Id}' has no layer '{FarmIds.Shorten(id)}'.");
 }
+
+/// <summary>"<paramref name="From"/> feeds <paramref name="To"/>" in a model's layer graph: a path through no other layer ("input" is the image).</summary>
+[GenerateSerializer, Immutable]
+public sealed record LayerEdgeInfo([property: Id(0)] string From, [property: Id(1)] string To);
 
 /// <summary>A layer's index of its units' stored lenses.</summary>
 [GenerateSerializer, Immutable]

@@ -47,6 +47,7 @@ public static class ApiServices
     public static IEndpointRouteBuilder MapFarmApi(this IEndpointRouteBuilder routes)
     {
         routes.MapModelsApi();
+        routes.MapGraphApi();
         routes.MapLensesApi();
         routes.MapJobsApi();
         routes.MapWorkersApi();

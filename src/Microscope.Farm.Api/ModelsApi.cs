@@ -244,7 +244,7 @@ public static class ModelsApi
 
     private static bool IsOptionsHash(string text) => text.Length is >= 8 and <= 64 && text.All(char.IsAsciiHexDigit);
 
-    private static async Task<ModelInfo> ModelAsync(IGrainFactory grains, string model) =>
+    internal static async Task<ModelInfo> ModelAsync(IGrainFactory grains, string model) =>
         await grains.GetGrain<IModelGrain>(FarmIds.Check(model, "model")).GetAsync()
         ?? throw new FarmNotFoundException($"there is no model '{model}'.");
 

@@ -20,7 +20,8 @@ internal sealed class ModelGrain(
             throw new FarmInputException($"model '{model.Id}' cannot be registered as '{this.GetPrimaryKeyString()}'.");
         }
 
-        if (state.State.Model is { } held && held.Version == model.Version)
+        // A model held from before layer graphs were cataloged takes the same version's graph.
+        if (state.State.Model is { } held && held.Version == model.Version && (held.Edges.Count > 0 || model.Edges.Count == 0))
         {
             return held;
         }

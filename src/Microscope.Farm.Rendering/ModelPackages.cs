@@ -72,8 +72,12 @@ public static class ModelPackages
         var catalog = LayerCatalogBuilder.Build(manifest, vision, sessions);
         var (lenses, notes) = OfferedLenses(vision, catalog);
         var info = new ModelInfo(manifest.Id, version, catalog.Title, catalog.Source,
-            [.. catalog.Layers.Select((l, i) => new LayerInfo(l.Id, l.Op, l.Shape, i) { Layout = l.Token is null ? l.Layout : $"{l.Layout} token {l.Token}" })],
-            LensPaths.ModelPrefix(manifest.Id, version), lenses, [.. manifest.Assumptions, .. notes], DateTimeOffset.UtcNow);
+            [.. catalog.Layers.Select((l, i) => new LayerInfo(l.Id, l.Op, l.Shape, i) { Layout = l.Token is null ? l.Layout : $"{l.Layout} token {l.Token}", AffineInImage = l.AffineInImage })],
+            LensPaths.ModelPrefix(manifest.Id, version), lenses, [.. manifest.Assumptions, .. notes], DateTimeOffset.UtcNow)
+        {
+            Edges = [.. catalog.Edges.Select(e => new LayerEdgeInfo(e.From, e.To))],
+            InputShape = [3, .. catalog.InputSize],
+        };
 
         // The manifest goes last: a package whose manifest exists is complete.
         List<(string Path, byte[] Content, string Type)> files = [(LensPaths.Model(manifest.Id, version, ModelFile), package.Model, ContentTypes.Onnx)];

@@ -29,12 +29,12 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await card.Locator("h2 a").ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/models/small$"));
         await Expect(page.Locator("h1")).ToBeFocusedAsync();
-        var rows = page.Locator("tbody tr");
-        await Expect(rows).ToHaveCountAsync(farm.Layers.Count);
-        await Expect(rows.First.Locator("th")).ToHaveTextAsync(farm.Layers[0]);
+        var nodes = page.Locator(".graph a.node");
+        await Expect(nodes).ToHaveCountAsync(farm.Layers.Count);
+        await Expect(nodes.First).ToHaveAttributeAsync("data-node", farm.Layers[0]);
         await CheckPageAsync(page, "model");
 
-        await page.GetByRole(AriaRole.Link, new() { Name = farm.Layer, Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = $"{farm.Layer} Relu" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex($"/models/small/layers/{Regex.Escape(farm.Layer)}$"));
         var thumbnails = page.Locator("ul.units img");
         await Expect(thumbnails.First).ToBeVisibleAsync();
@@ -141,7 +141,7 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await page.GotoAsync("/");
         await page.GetByRole(AriaRole.Link, new() { Name = "small", Exact = true }).ClickAsync();
         await Expect(page.Locator("h1")).ToHaveTextAsync("small");
-        await page.GetByRole(AriaRole.Link, new() { Name = farm.Layer, Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = $"{farm.Layer} Relu" }).ClickAsync();
         await Expect(page.Locator("h1")).ToHaveTextAsync($"Layer {farm.Layer}");
         await page.Locator("#lens-switcher").SelectOptionAsync("negative");
         await Expect(page).ToHaveURLAsync(new Regex(@"\?lens=negative$"));
@@ -212,7 +212,7 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Open uploaded-tiny" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/models/uploaded-tiny$"));
-        await Expect(page.Locator("tbody tr")).ToHaveCountAsync(farm.Layers.Count);
+        await Expect(page.Locator(".graph a.node")).ToHaveCountAsync(farm.Layers.Count);
         await page.GotoAsync("/");
         var card = page.Locator(".card").Filter(new() { Has = page.Locator("a[href='/models/uploaded-tiny']") });
         await Expect(card).ToContainTextAsync("uploaded by local");

@@ -56,6 +56,25 @@ public sealed class ModelPackagesTests(RenderFixture fixture) : IClassFixture<Re
         Assert.Equal(model.Layers.Select(l => l.Id), catalog.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("id").GetString()));
     }
 
+    /// <summary>The graph travels with the version: the model info and the stored catalog hold the same edges, every layer fed, the image first.</summary>
+    [Fact]
+    public async Task The_model_info_and_the_stored_catalog_hold_the_layer_graph()
+    {
+        var model = fixture.Model;
+
+        Assert.Equal(model.Layers[0].Id, Assert.Single(model.Edges, e => e.From == "input").To);
+        Assert.All(model.Layers, l => Assert.Contains(model.Edges, e => e.To == l.Id));
+        Assert.All(model.Edges, e => Assert.True(e.From == "input" || model.Layer(e.From).Index < model.Layer(e.To).Index, $"{e.From} -> {e.To}"));
+        Assert.Equal(2, model.Edges.Count(e => e.To == model.Layers.Single(l => l.Op == "Concat").Id));
+        Assert.Equal([3, model.Layers[0].Shape[1], model.Layers[0].Shape[2]], model.InputShape);
+        // Its first layer is a convolution's Relu: no layer is affine in the image.
+        Assert.All(model.Layers, l => Assert.False(l.AffineInImage, l.Id));
+
+        using var catalog = JsonDocument.Parse((await fixture.Store.GetAsync(LensPaths.Model(model.Id, model.Version, ModelPackages.CatalogFile)))!.Content);
+        Assert.Equal(model.Edges.Select(e => $"{e.From} -> {e.To}"),
+            catalog.RootElement.GetProperty("edges").EnumerateArray().Select(e => $"{e.GetProperty("from").GetString()} -> {e.GetProperty("to").GetString()}"));
+    }
+
     [Fact]
     public async Task The_stored_manifest_names_the_stored_files_and_a_preprocessing_model_travels_with_it()
     {

@@ -1,5 +1,6 @@
 // Home (the models), a model (its layers) and a layer (every unit's lens as a lazy-loaded grid).
 import { h, api, count, percent, enc, link } from '/ui/dom.js';
+import { graphView, graphUrl } from '/ui/graph.js';
 
 /**
  * The lenses as the farm's registry describes them (GET /api/lenses), in its order: id, scope, name,
@@ -82,14 +83,49 @@ export async function home({ signal }) {
   };
 }
 
+/** The model page's two views: the layer graph (the default) and the layer table (?view=table). */
+function viewTabs(id, query, table) {
+  const href = (asTable) => {
+    const q = new URLSearchParams(query);
+    if (asTable) q.set('view', 'table');
+    else q.delete('view');
+    return modelPath(id) + (q.size ? `?${q}` : '');
+  };
+  return h('nav', { class: 'views', 'aria-label': 'Model views' },
+    h('a', { href: href(false), 'aria-current': table ? null : 'page' }, 'Graph'),
+    h('a', { href: href(true), 'aria-current': table ? 'page' : null }, 'Table'));
+}
+
 export async function model({ params: [id], query, signal, navigate }) {
   const m = await getModel(id, signal);
   const lens = chosenLens(query, m.lenses);
+  const keep = query.get('lens') && lens;
+  const table = query.get('view') === 'table';
+  const head = [
+    h('h1', {}, m.title || id),
+    h('p', { class: 'lede' }, m.source, ' · version ', h('code', {}, m.version), ` · ${count(m.layers.length)} layers, ${count(m.totalUnits)} units`),
+    m.notes?.length ? h('ul', { class: 'notes' }, m.notes.map((n) => h('li', {}, n))) : null,
+    viewTabs(id, query, table),
+    lensSwitcher(m.lenses, lens, navigate),
+  ];
+  const page = { title: m.title || id, crumbs: [['Models', '/'], [m.title || id, modelPath(id)]] };
+  if (!table) {
+    const [graph, layers] = await Promise.all([api(graphUrl(id), signal), api(`/api/models/${enc(id)}/layers`, signal)]);
+    const byId = new Map(layers.map((l) => [l.id, l]));
+    const view = graphView({
+      graph,
+      rendered: (layerId) => featurevisUnits(byId.get(layerId)?.renderedByLens),
+      layerHref: (layerId) => link(layerPath(id, layerId), keep),
+      thumbnail: (layerId, u) => `${apiUnit(id, layerId, u)}/lenses/featurevis`,
+    });
+    return { ...page, body: [...head, view.element], after: view.after };
+  }
+
   const rows = m.layers.map((l) => {
     const rendered = h('td', { class: 'num' }, '…');
     return [l, rendered, h('tr', {},
       h('td', { class: 'num' }, l.index),
-      h('th', { scope: 'row' }, h('a', { href: link(layerPath(id, l.id), query.get('lens') && lens) }, l.id)),
+      h('th', { scope: 'row' }, h('a', { href: link(layerPath(id, l.id), keep) }, l.id)),
       h('td', {}, l.op),
       h('td', { class: 'num' }, shape(l.shape)),
       h('td', { class: 'num' }, count(l.units)),
@@ -100,13 +136,9 @@ export async function model({ params: [id], query, signal, navigate }) {
     for (const [l, cell] of rows) cell.textContent = percent(featurevisUnits(byId.get(l.id)?.renderedByLens), l.units);
   }).catch(() => {});
   return {
-    title: m.title || id,
-    crumbs: [['Models', '/'], [m.title || id, modelPath(id)]],
+    ...page,
     body: [
-      h('h1', {}, m.title || id),
-      h('p', { class: 'lede' }, m.source, ' · version ', h('code', {}, m.version), ` · ${count(m.layers.length)} layers, ${count(m.totalUnits)} units`),
-      m.notes?.length ? h('ul', { class: 'notes' }, m.notes.map((n) => h('li', {}, n))) : null,
-      lensSwitcher(m.lenses, lens, navigate),
+      ...head,
       h('div', { class: 'scroll', role: 'region', 'aria-label': 'Layers', tabindex: 0 },
         h('table', {},
           h('caption', {}, 'Layers in graph order'),
