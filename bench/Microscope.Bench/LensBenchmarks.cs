@@ -30,7 +30,7 @@ internal static class LensBenchmarks
         return i >= 0 && i + 1 < args.Length ? args[i + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
@@ -214,7 +214,7 @@ internal static class LensBenchmarks
         return 0;
     }
 
-    private static string Dataset(string[] args)
+    internal static string Dataset(string[] args)
     {
         var i = Array.IndexOf(args, "--dataset");
         var folder = i >= 0 && i + 1 < args.Length ? args[i + 1] : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/datasets/imagenet-sample-1k"));

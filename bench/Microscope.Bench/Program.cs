@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
     "featurevis" => LensBenchmarks.FeatureVisualization(args[1..]),
     "loops" => LensBenchmarks.Loops(args[1..]),
     "dataset-examples" => LensBenchmarks.DatasetExamples(args[1..]),
+    "dataset-model" => DatasetModelBenchmark.Run(args[1..]),
     "quality" => LensBenchmarks.Quality(args[1..]),
     "scheduling" => SchedulingBenchmark.Run(args[1..]),
     "render-memory" => RenderMemoryBenchmark.Run(args[1..]),
@@ -24,6 +25,9 @@ static int Usage()
           loops [--steps N] [--rounds N] [--layers a,b] [--batches 1,8]
                                              host loop vs device-resident loop, seconds per step, resnet18
           dataset-examples [--images N]      images per second with all layers captured vs the forward pass alone
+          dataset-model [--images N] [--shards N] [--no-cli] [--unit-sample N] [--farm-seconds N]
+                                             resnet18's 34 layers: scan vs forward pass, mosaics per unit, the CLI's whole job,
+                                             a dataset job on 1 vs 4 silos (simulated device, timed from this run)
           quality [--steps N] [--units N] [--no-relu-redirect | --both]
                                              feature visualization activation / top dataset example activation, dead renders
           render-memory [--steps N] [--loop host|device]
