@@ -56,6 +56,12 @@ public static class CliApp
             error.WriteLine($"error: {ex.Message}");
             return BadInput;
         }
+        catch (Farm.Rendering.RenderInputException ex)
+        {
+            // A lens asked of a layer or a folder it cannot render (the weights of a layer after a nonlinearity).
+            error.WriteLine($"error: {ex.Message}");
+            return BadInput;
+        }
     }
 }
 

@@ -52,6 +52,10 @@ public sealed record LensKind(
 {
     /// <summary>The names of the options this lens reads, as the API's query and the lens documents spell them.</summary>
     public IReadOnlyList<string> Options => LensOptions.FieldNames(Reads);
+
+    /// <summary>True for a lens only layers affine in the image have (the first convolution's weights): a job over every layer renders it there only.</summary>
+    [Id(8)]
+    public bool OnlyAffineInImage { get; init; }
 }
 
 /// <summary>
@@ -96,7 +100,11 @@ public static class FarmLenses
         "A caricature: an image whose layer activations exaggerate the seed image's.",
         "Caricature", LensOptionFields.Optimization, ImageAndData);
 
-    public static IReadOnlyList<LensKind> All { get; } = [FeatureVis, Neuron, Negative, Diversity, DatasetExamples, Tuning, DeepDream, Caricature];
+    public static readonly LensKind Weights = new("weights", LensScope.Unit, true, false,
+        "The unit's kernel over the image as an RGB picture, scaled up (grey is 0; the colour scale is in its JSON). Only layers affine in the image have it: a first convolution.",
+        "Weights", LensOptionFields.None, ImageAndData) { OnlyAffineInImage = true };
+
+    public static IReadOnlyList<LensKind> All { get; } = [FeatureVis, Neuron, Negative, Diversity, DatasetExamples, Tuning, DeepDream, Caricature, Weights];
 
     /// <summary>The lens named <paramref name="name"/>; the error lists the lenses there are.</summary>
     public static LensKind Get(string name) =>

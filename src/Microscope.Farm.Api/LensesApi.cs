@@ -21,11 +21,18 @@ public static class LensesApi
     /// the others do not change its picture), and the kinds of file it stores.
     /// </summary>
     public sealed record LensDescription(string Id, string Title, string Description, string Scope, bool NeedsGradients, bool NeedsDataset,
-        IReadOnlyList<string> Options, IReadOnlyList<string> Files);
+        IReadOnlyList<string> Options, IReadOnlyList<string> Files)
+    {
+        /// <summary>True for a lens only layers affine in the image have (<c>weights</c>); such a layer's <c>affineInImage</c> says so.</summary>
+        public bool OnlyAffineInImage { get; init; }
+    }
 
     /// <summary>Every lens, in the order the farm defines them.</summary>
     public static Ok<LensDescription[]> List() => TypedResults.Ok(FarmLenses.All.Select(Describe).ToArray());
 
     public static LensDescription Describe(LensKind lens) =>
-        new(lens.Name, lens.Title, lens.Description, lens.Scope == LensScope.Layer ? "layer" : "unit", lens.NeedsGradients, lens.NeedsDataset, lens.Options, lens.Files);
+        new(lens.Name, lens.Title, lens.Description, lens.Scope == LensScope.Layer ? "layer" : "unit", lens.NeedsGradients, lens.NeedsDataset, lens.Options, lens.Files)
+        {
+            OnlyAffineInImage = lens.OnlyAffineInImage,
+        };
 }

@@ -78,6 +78,17 @@ public static class JobPlanner
             foreach (var lens in lenses)
             {
                 var kind = FarmLenses.Get(lens);
+                if (kind.OnlyAffineInImage && !layer.AffineInImage)
+                {
+                    // Asked for every layer, it is rendered where it exists; asked for this layer, the job is refused.
+                    if (spec.Layers.Count > 0)
+                    {
+                        throw new FarmInputException($"layer '{layer.Id}' has no {lens} lens: only a layer affine in the image (a first convolution) has one; {string.Join(", ", model.Layers.Where(l => l.AffineInImage).Select(l => l.Id).DefaultIfEmpty("none of this model's layers"))}.");
+                    }
+
+                    continue;
+                }
+
                 var options = spec.Options.For(lens);
                 WorkItem Item(WorkKind work, IReadOnlyList<int> batch, int shard, int shards, IReadOnlyList<int> after, IReadOnlyList<string>? scan = null) =>
                     new(jobId, items.Count, work, model.Id, model.Version, layer.Id, lens, batch, options, shard, shards, after, scan);

@@ -24,6 +24,14 @@ public sealed record FeatureObjective(Func<int, Objective> ForUnit, bool Diversi
     /// <summary>The channel at its centre position.</summary>
     public static FeatureObjective Neuron { get; } = new(unit => Objective.Neuron(unit));
 
+    /// <summary>
+    /// The objective <paramref name="layer"/> is rendered with when <paramref name="asked"/>: the
+    /// channel objective of a layer affine in the image becomes the neuron objective, with the
+    /// reason (<see cref="LayerWeights.AffineReason"/>); anything else is kept, with no reason.
+    /// </summary>
+    public static (FeatureObjective Objective, string? Reason) For(Layer layer, FeatureObjective asked) =>
+        asked == Channel && layer.AffineInImage ? (Neuron, LayerWeights.AffineReason) : (asked, null);
+
     /// <summary>The channel's mean, minimized.</summary>
     public static FeatureObjective Negative { get; } = new(unit => -Objective.Channel(unit));
 

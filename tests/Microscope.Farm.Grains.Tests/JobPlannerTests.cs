@@ -13,6 +13,21 @@ public class JobPlannerTests
         Assert.Equal(Enumerable.Range(0, items.Count), items.Select(i => i.Index));
     }
 
+    /// <summary>The weights lens exists on layers affine in the image only: over every layer it is planned there, asked for another layer it is refused.</summary>
+    [Fact]
+    public void The_weights_lens_is_planned_only_where_the_layer_is_affine_in_the_image()
+    {
+        var tiny = Samples.Model();
+        var model = tiny with { Layers = [tiny.Layers[0] with { AffineInImage = true }, .. tiny.Layers.Skip(1)] };
+
+        var items = JobPlanner.Plan("j", new JobSpec { Model = "tiny", Lenses = ["weights", "featurevis"] }, model);
+
+        Assert.Equal(["conv1 weights", "conv1 featurevis", "conv2 featurevis", "logits featurevis"], items.Select(i => $"{i.Layer} {i.Lens}"));
+        var refused = Assert.Throws<FarmInputException>(() => JobPlanner.Plan("j", new JobSpec { Model = "tiny", Layers = ["conv2"], Lenses = ["weights"] }, model));
+        Assert.Contains("layer 'conv2' has no weights lens", refused.Message);
+        Assert.Contains("conv1", refused.Message);
+    }
+
     [Fact]
     public void Layers_lenses_and_units_as_asked()
     {

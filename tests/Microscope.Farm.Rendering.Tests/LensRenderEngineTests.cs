@@ -41,6 +41,15 @@ public sealed class LensRenderEngineTests(RenderFixture fixture) : IClassFixture
         }
     }
 
+    /// <summary>The small model's layers all follow a Relu: none has a kernel over the image, and the item fails for good, saying so.</summary>
+    [Fact]
+    public async Task The_weights_lens_of_a_layer_after_a_nonlinearity_is_refused()
+    {
+        var error = await Assert.ThrowsAsync<RenderInputException>(() => fixture.Engine().RenderAsync(fixture.Item("weights", [0]), null, CancellationToken.None));
+
+        Assert.Contains("has no weights lens", error.Message);
+    }
+
     [Fact]
     public async Task Feature_visualizations_climb_their_objective_and_record_each_images_figures()
     {

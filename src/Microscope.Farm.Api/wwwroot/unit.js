@@ -1,7 +1,7 @@
 // A unit: every lens side by side (stored ones with their quality figures, the rest as pending),
 // its permalink and API URL, and the previous and next unit of the layer.
 import { h, api, enc, link, when } from '/ui/dom.js';
-import { LENSES, getModel, chosenLens, lensSwitcher, modelPath, layerPath, unitPath, apiUnit } from '/ui/views.js';
+import { LENSES, getModel, chosenLens, lensSwitcher, layerLenses, affineNote, modelPath, layerPath, unitPath, apiUnit } from '/ui/views.js';
 
 const newestFirst = (a, b) => b.renderedAt.localeCompare(a.renderedAt);
 
@@ -96,10 +96,11 @@ export async function unit({ params: [id, layerId, unitText], query, signal, nav
     api(`/api/models/${enc(id)}/layers/${enc(layerId)}`, signal),
     api(apiUnit(id, layerId, number), signal),
   ]);
-  const lens = chosenLens(query, m.lenses);
+  const offered = layerLenses(m.lenses, layerView.layer);
+  const lens = chosenLens(query, offered);
   const keep = query.get('lens') ? lens : null;
   const units = layerView.layer.units;
-  const figures = LENSES.filter((k) => m.lenses.includes(k.id)).map((kind) => {
+  const figures = LENSES.filter((k) => offered.includes(k.id)).map((kind) => {
     if (kind.scope === 'layer') {
       const record = layerView.stored.layerLenses.filter((r) => r.lens === kind.id).sort(newestFirst)[0];
       return figure(kind, number, record, record && `${apiUnit(id, layerId, number)}/lenses/${kind.id}?options=${record.optionsHash}`, kind.id === lens);
@@ -122,7 +123,8 @@ export async function unit({ params: [id, layerId, unitText], query, signal, nav
         step(number - 1, 'prev', `← Unit ${number - 1}`),
         h('span', {}, `${number + 1} of ${units}`),
         step(number + 1, 'next', `Unit ${number + 1} →`)),
-      lensSwitcher(m.lenses, lens, navigate),
+      affineNote(layerView.layer),
+      lensSwitcher(offered, lens, navigate),
       h('div', { class: 'lenses' }, figures),
       h('section', { class: 'links', 'aria-label': 'Links' },
         copyable('Permalink', permalink, 'permalink', 'Copy link'),

@@ -11,9 +11,20 @@ let lensesLoading;
 
 export function getLenses(signal) {
   lensesLoading ??= api('/api/lenses', signal)
-    .then((list) => { LENSES = list.map((l) => ({ id: l.id, scope: l.scope, name: l.title, description: l.description, options: l.options })); return LENSES; })
+    .then((list) => { LENSES = list.map((l) => ({ id: l.id, scope: l.scope, name: l.title, description: l.description, options: l.options, onlyAffine: l.onlyAffineInImage })); return LENSES; })
     .catch((e) => { lensesLoading = undefined; throw e; });
   return lensesLoading;
+}
+
+/** The lenses a layer has: a lens only layers affine in the image have (weights) is left out elsewhere. */
+export const layerLenses = (offered, layerInfo) => offered.filter((l) => !lensInfo(l).onlyAffine || layerInfo?.affineInImage);
+
+/** Said on the pages of a layer affine in the image (the farm's lens JSON gives the same reason). */
+export function affineNote(layerInfo) {
+  return layerInfo?.affineInImage
+    ? h('p', { class: 'note affine' }, 'This layer is affine in the image: no nonlinearity lies between them, so maximizing a channel has no optimum inside the image and gives a flat colour. ',
+      'Its feature visualization maximizes the centre neuron instead, and the weights lens shows each unit’s kernel.')
+    : null;
 }
 
 export const lensInfo = (id) => LENSES.find((l) => l.id === id) ?? { id, scope: 'unit', name: id, description: '', options: [] };
@@ -151,7 +162,8 @@ export async function model({ params: [id], query, signal, navigate }) {
 export async function layer({ params: [id, layerId], query, signal, navigate }) {
   const [m, view] = await Promise.all([getModel(id, signal), api(`/api/models/${enc(id)}/layers/${enc(layerId)}`, signal)]);
   const info = view.layer;
-  const lens = chosenLens(query, m.lenses);
+  const offered = layerLenses(m.lenses, info);
+  const lens = chosenLens(query, offered);
   const kind = lensInfo(lens);
   const keep = query.get('lens') ? lens : null;
   const stored = view.stored.unitLenses;
@@ -167,7 +179,7 @@ export async function layer({ params: [id, layerId], query, signal, navigate }) 
     const done = Object.values(stored).filter((entries) => stores(entries, lens)).length;
     body = [
       h('p', {}, `${count(done)} of ${count(info.units)} units have their ${kind.name.toLowerCase()} (${percent(done, info.units)})${done < info.units ? '; the others are pending' : ''}.`),
-      h('ul', { class: 'units' }, Array.from({ length: info.units }, (_, u) => {
+      h('ul', { class: lens === 'weights' ? 'units kernels' : 'units' }, Array.from({ length: info.units }, (_, u) => {
         const has = stores(stored[u], lens);
         return h('li', {}, h('a', { href: link(unitPath(id, layerId, u), keep), class: has ? 'unit' : 'unit pending', 'aria-label': has ? null : `Unit ${u}, pending` },
           has
@@ -184,7 +196,8 @@ export async function layer({ params: [id, layerId], query, signal, navigate }) 
     body: [
       h('h1', {}, `Layer ${layerId}`),
       h('p', { class: 'lede' }, `${info.op} · shape ${shape(info.shape)} · ${count(info.units)} units · ${kind.description}`),
-      lensSwitcher(m.lenses, lens, navigate),
+      affineNote(info),
+      lensSwitcher(offered, lens, navigate),
       body,
     ],
   };

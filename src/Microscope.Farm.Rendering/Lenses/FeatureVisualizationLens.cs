@@ -9,7 +9,8 @@ namespace Microscope.Farm.Rendering;
 /// each with its objective). The item's units render in as few passes as fit the slot's share of
 /// the device's memory (a diverse unit's images in one pass); a unit's picture is the same whatever
 /// pass it shared. Diversity stores a sheet of a unit's images as its picture and each image's
-/// figures in its data.
+/// figures in its data. A layer affine in the image renders featurevis with the neuron objective,
+/// and its data says so and why (<see cref="FeatureObjective.For"/>).
 /// </summary>
 internal sealed class FeatureVisualizationLens(LensKind lens, FeatureObjective objective) : ILensRenderer
 {
@@ -24,7 +25,8 @@ internal sealed class FeatureVisualizationLens(LensKind lens, FeatureObjective o
     {
         var (model, item, o) = (render.Model, render.Item, render.Item.Options);
         var layer = model.Layer(item.Layer);
-        var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, objective, Options(o),
+        var (used, reason) = FeatureObjective.For(layer, objective);
+        var renders = FeatureVisualization.Render(model.Vision, layer, item.Units, used, Options(o),
             estimate => render.Services.ImagesPerPass(item, estimate, objective.Diversity), model.Sessions, render.Steps.ForBatches(), render.Cancellation);
 
         var figures = ImageFigures.Of(renders, model.Vision, layer, o.Size, model.Sessions);
@@ -38,7 +40,7 @@ internal sealed class FeatureVisualizationLens(LensKind lens, FeatureObjective o
                 ["objectiveAfter"] = images.Average(p => p.Second.ObjectiveAfter),
                 ["objectiveUnderTransforms"] = images.Average(p => p.Second.ObjectiveUnderTransforms),
                 ["transformDraws"] = Renderer.RobustnessDraws,
-            }, new { images = images.Select(p => p.Second).ToList() });
+            }, new { images = images.Select(p => p.Second).ToList(), objective = reason is null ? null : "neuron", reason });
         })];
         return Task.FromResult(lenses);
     }

@@ -42,6 +42,7 @@ public static class LensRenderers
         new TuningLens(),
         new DeepDreamLens(),
         new CaricatureLens(),
+        new WeightsLens(),
     ];
 
     /// <summary>The renderer of <paramref name="lens"/>, for an item of <paramref name="kind"/>.</summary>
