@@ -62,6 +62,25 @@ public sealed class WeightsCommandTests : IDisposable
         }
     }
 
+    /// <summary>resnet18's conv1 is 7×7 with its preprocessing (colour order, 0–255 range, mean image) folded in: each kernel is read whole, inside the image.</summary>
+    [Fact]
+    public void Resnet18_conv1_kernels_are_seven_by_seven()
+    {
+        var output = Path.Combine(folder, "resnet");
+
+        var run = CliRun.Of("render", "resnet18", "--layer", "conv1", "--lens", "weights", "--units", "0-1", "--out", output);
+
+        Assert.Equal(0, run.ExitCode);
+        for (var unit = 0; unit < 2; unit++)
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "resnet18", "conv1", $"{unit}-weights.json")));
+            var kernel = json.RootElement.GetProperty("data").GetProperty("kernel");
+            Assert.Equal((7, 7), (kernel.GetProperty("height").GetInt32(), kernel.GetProperty("width").GetInt32()));
+            Assert.Equal(3 * 7 * 7, kernel.GetProperty("weights").GetArrayLength());
+            Assert.True(json.RootElement.GetProperty("data").GetProperty("colourScale").GetProperty("scale").GetDouble() > 0);
+        }
+    }
+
     [Fact]
     public void A_layer_with_a_nonlinearity_before_it_has_no_weights_lens()
     {
