@@ -26,7 +26,7 @@ public sealed class LensRenderEngine : StoredRenderEngine
     }
 
     /// <summary>The configured datasets whose folder exists on this silo.</summary>
-    public IReadOnlyList<string> Datasets => [.. options.Datasets.Where(d => Directory.Exists(d.Value)).Select(d => d.Key).Order(StringComparer.Ordinal)];
+    public override IReadOnlyList<string> Datasets => [.. options.Datasets.Where(d => Directory.Exists(d.Value)).Select(d => d.Key).Order(StringComparer.Ordinal)];
 
     /// <summary>Where a dataset merge stores the layer's statistics (every unit), beside the layer's shards.</summary>
     public static string StatisticsPath(WorkItem item) => DatasetExamplesLens.StatisticsPath(item);

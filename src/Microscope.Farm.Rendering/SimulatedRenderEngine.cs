@@ -13,7 +13,9 @@ namespace Microscope.Farm.Rendering;
 public sealed class SimulatedRenderEngine(ILensStore store, TimeSpan renderTime, string? journalFolder = null, ILogger<SimulatedRenderEngine>? logger = null, IReadOnlyList<string>? datasets = null)
     : StoredRenderEngine(store, journalFolder, logger)
 {
-    public IReadOnlyList<string> Datasets { get; } = datasets ?? [];
+    private readonly IReadOnlyList<string> datasets = datasets ?? [];
+
+    public override IReadOnlyList<string> Datasets => datasets;
 
     protected override async Task<(IReadOnlyList<RenderedLens> Lenses, long Steps)> RenderLensesAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {

@@ -19,6 +19,9 @@ public abstract class StoredRenderEngine(ILensStore store, string? journalFolder
 
     protected ILensStore Store { get; } = store;
 
+    /// <summary>The datasets this engine can scan (declared here so that derived engines' lists are what IRenderEngine reports).</summary>
+    public virtual IReadOnlyList<string> Datasets => [];
+
     /// <summary>Where actual renders are recorded; null when not configured.</summary>
     public RenderJournal? Journal { get; } = journalFolder is null ? null : new RenderJournal(journalFolder);
 

@@ -43,3 +43,15 @@ public sealed class DatasetShardLayersTests(RenderFixture fixture) : IClassFixtu
         Assert.Equal(2, RenderJournal.Read(journal).Count);
     }
 }
+
+/// <summary>What render workers report to the job directory: the engine's datasets, seen through IRenderEngine.</summary>
+public sealed class EngineDatasetsTests(RenderFixture fixture) : IClassFixture<RenderFixture>
+{
+    [Fact]
+    public void Engines_report_their_datasets_through_the_interface()
+    {
+        Assert.Equal(["default"], ((IRenderEngine)fixture.Engine()).Datasets);
+        Assert.Equal(["a", "b"], ((IRenderEngine)new SimulatedRenderEngine(fixture.Store, TimeSpan.Zero, datasets: ["a", "b"])).Datasets);
+        Assert.Empty(((IRenderEngine)new SimulatedRenderEngine(fixture.Store, TimeSpan.Zero)).Datasets);
+    }
+}
