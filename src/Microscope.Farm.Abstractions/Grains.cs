@@ -10,6 +10,16 @@ public interface IModelGrain : IGrainWithStringKey
 
     /// <summary>The model, or null when none was registered under this id.</summary>
     Task<ModelInfo?> GetAsync();
+
+    /// <summary>
+    /// Starts the intake of a package staged in the lens store under <paramref name="version"/>: a
+    /// job of one intake item that a render silo catalogs and registers. Idempotent while that
+    /// version's intake is pending or done; a failed one is started again.
+    /// </summary>
+    Task<ModelIntakeStatus> StartIntakeAsync(string version, string owner);
+
+    /// <summary>The newest intake's status (ready when the model is registered without one); null when this id has neither.</summary>
+    Task<ModelIntakeStatus?> IntakeStatusAsync();
 }
 
 /// <summary>A layer, keyed by <see cref="FarmIds.Layer"/>: indexes which lenses its units have.</summary>
@@ -70,6 +80,9 @@ public interface IJobGrain : IGrainWithStringKey
 /// </summary>
 public interface IJobDirectoryGrain : IGrainWithIntegerKey
 {
+    /// <summary>Queues a model's intake: a job of one <see cref="WorkKind.Intake"/> item, before any other work, outside quotas.</summary>
+    Task<JobStatus> SubmitIntakeAsync(string model, string version, string owner);
+
     /// <summary>Expands and queues a job; idempotent on <see cref="JobSpec.ClientToken"/>.</summary>
     Task<JobStatus> SubmitAsync(JobSpec spec);
 

@@ -34,6 +34,9 @@ public sealed record JobSpec
 
     /// <summary>Who submitted it (an API key's name); empty for the embedded default job.</summary>
     [Id(10)] public string Owner { get; init; } = "";
+
+    /// <summary>A model's intake (one item a render silo catalogs, <see cref="WorkKind.Intake"/>), not a render; made by the farm, never submitted.</summary>
+    [Id(11)] public bool Intake { get; init; }
 }
 
 public enum JobState
@@ -97,6 +100,9 @@ public enum WorkKind
 
     /// <summary>Merge a layer's dataset shards exactly and write each unit's dataset examples.</summary>
     DatasetMerge,
+
+    /// <summary>Catalog a model package staged by an upload (the probe run and gradient build) and register the model.</summary>
+    Intake,
 }
 
 /// <summary>One schedulable piece of a job.</summary>
@@ -127,6 +133,7 @@ public sealed record WorkItem(
         WorkKind.DatasetShard when ScannedLayers.Count > 1 => $"{Model}/{Layer} and {ScannedLayers.Count - 1} more layers {Lens} shard {Shard + 1} of {Shards}",
         WorkKind.DatasetShard => $"{Model}/{Layer} {Lens} shard {Shard + 1} of {Shards}",
         WorkKind.DatasetMerge => $"{Model}/{Layer} {Lens} merge of {Shards} shards",
+        WorkKind.Intake => $"{Model} version {ModelVersion} intake (catalog)",
         _ when Units.Count == 0 => $"{Model}/{Layer} {Lens}",
         _ => $"{Model}/{Layer} units {UnitsText()} {Lens}",
     };

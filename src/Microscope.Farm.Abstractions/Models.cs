@@ -79,3 +79,24 @@ public sealed record UnitState(
     [property: Id(1)] string Layer,
     [property: Id(2)] int Unit,
     [property: Id(3)] IReadOnlyList<LensRecord> Lenses);
+
+/// <summary>Where a model's intake is: its package staged and waiting for a render silo, catalogued and registered, or refused.</summary>
+public enum ModelIntakeState
+{
+    Pending,
+    Ready,
+    Failed,
+}
+
+/// <summary>
+/// A model upload after the request: which version, its intake job, and its state; <see cref="Reason"/>
+/// says why a failed intake failed (what the catalog found wrong with the model).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelIntakeStatus(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string Version,
+    [property: Id(2)] ModelIntakeState State,
+    [property: Id(3)] string? Reason,
+    [property: Id(4)] string? Job,
+    [property: Id(5)] DateTimeOffset SubmittedAt);

@@ -37,13 +37,13 @@ public static class JobsApi
     /// </summary>
     public sealed record JobSummary(string Id, string Model, IReadOnlyList<string> Lenses, int Layers, string Units, int Priority, JobState State,
         JobCounts Counts, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, double? EtaSeconds,
-        IReadOnlyList<ItemFailure> Failures, long Renders, long Retries, long LeaseExpirations)
+        IReadOnlyList<ItemFailure> Failures, long Renders, long Retries, long LeaseExpirations, bool Intake = false)
     {
         /// <summary>Failures a listed job shows; the job's own page has them all.</summary>
         public const int ListedFailures = 5;
 
         public static JobSummary Of(JobStatus s) => new(s.Id, s.Spec.Model, s.Spec.Lenses, s.Spec.Layers.Count, UnitRanges.Format(s.Spec.Units), s.Spec.Priority, s.State,
-            s.Counts, s.SubmittedAt, s.StartedAt, s.FinishedAt, s.EtaSeconds, [.. s.Failures.Take(ListedFailures)], s.Renders, s.Retries, s.LeaseExpirations);
+            s.Counts, s.SubmittedAt, s.StartedAt, s.FinishedAt, s.EtaSeconds, [.. s.Failures.Take(ListedFailures)], s.Renders, s.Retries, s.LeaseExpirations, s.Spec.Intake);
     }
 
     /// <summary>

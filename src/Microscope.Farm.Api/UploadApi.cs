@@ -1,6 +1,4 @@
-using Microscope.Farm.Rendering;
 using Microscope.Farm.Storage;
-using Microscope.Inference;
 using Microscope.Onnx;
 using Microscope.Organisms;
 using Microsoft.AspNetCore.Builder;
@@ -19,10 +17,12 @@ namespace Microscope.Farm.Api;
 /// POST /api/models: a new model organism, uploaded as multipart/form-data with a part "model" (the
 /// .onnx file), and optionally "manifest" (JSON, see docs/adding-a-model-organism.md) and
 /// "preprocessing" (an .onnx preprocessing model the manifest names). The upload is streamed to a
-/// temporary folder within the size limit, validated (parsed, an image input found, its id free or
-/// ?replace=true, cataloged by running it within Farm:Catalog's probe limits), then published to the
-/// lens store and registered. Whatever fails, nothing is registered, nothing it wrote stays in the
-/// store, and the temporary folder is removed.
+/// temporary folder within the size limit and checked without running it (its protobuf parses, an
+/// image input is found, its id is free or ?replace=true), then its files are staged in the lens store
+/// and it answers 202 with the model's status URL (GET /api/models/{model}/status). A render silo
+/// catalogs it (the probe run within Farm:Catalog's limits, the gradient build) and registers it;
+/// what the catalog refuses makes the status failed, with the reason. The temporary folder is removed
+/// whatever happens, and a request refused here stores nothing.
 /// </summary>
 public static class UploadApi
 {
@@ -33,12 +33,13 @@ public static class UploadApi
     {
         models.MapPost("/", UploadAsync).RequireWriteAccess().DisableAntiforgery()
             .WithMetadata(new RequestSizeLimitMetadata());
+        models.MapRead("/{model}/status", StatusAsync).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status400BadRequest);
         return models;
     }
 
     /// <param name="id">The model id; by default the manifest's, or the uploaded file's name.</param>
     /// <param name="replace">Whether a model already registered under the id may be replaced by a new version.</param>
-    public static async Task<Results<Created<ModelInfo>, ProblemHttpResult>> UploadAsync(
+    public static async Task<Results<Accepted<ModelIntakeStatus>, Ok<ModelIntakeStatus>, ProblemHttpResult>> UploadAsync(
         HttpContext context, IGrainFactory grains, ILensStore store, IConfiguration configuration, string? id = null, bool replace = false)
     {
         var limit = configuration.GetValue<long?>("Farm:Api:MaxUploadBytes") ?? DefaultMaxBytes;
@@ -81,18 +82,16 @@ public static class UploadApi
 
             // Everything that can refuse the upload is checked before anything is written.
             var manifest = ManifestFor(parts, modelPath, WriteAccess.Caller(context), id);
-            var package = await ModelPackages.ReadAsync(manifest, context.RequestAborted);
-            var registry = grains.GetGrain<IModelGrain>(manifest.Id);
-            var existing = await registry.GetAsync();
-            if (existing is not null && existing.Version != package.Version && !replace)
+            var package = await ModelPackage.ReadAsync(manifest, context.RequestAborted);
+            var current = await grains.GetGrain<IModelGrain>(manifest.Id).IntakeStatusAsync();
+            if (current is { State: not ModelIntakeState.Failed } && current.Version != package.Version && !replace)
             {
-                return TypedResults.Problem($"model '{manifest.Id}' is registered already (version {existing.Version}); upload with ?replace=true to register this one as its new version, or choose another id with ?id=.",
+                return TypedResults.Problem($"model '{manifest.Id}' is registered already (version {current.Version}{(current.State == ModelIntakeState.Pending ? ", its intake pending" : "")}); upload with ?replace=true to register this one as its new version, or choose another id with ?id=.",
                     statusCode: StatusCodes.Status409Conflict, title: "The model exists");
             }
 
-            var probe = (configuration.GetSection("Farm:Catalog").Get<ProbeLimits>() ?? ProbeLimits.Default).Validate();
-            var model = await ModelPackages.PublishAsync(store, package, probe, registry.RegisterAsync, context.RequestAborted);
-            return TypedResults.Created($"/api/models/{model.Id}", model);
+            var status = await ModelIntake.StartAsync(grains, store, package, WriteAccess.Caller(context), context.RequestAborted);
+            return status.State == ModelIntakeState.Ready ? TypedResults.Ok(status) : TypedResults.Accepted(StatusUrl(status.Model), status);
         }
         catch (Exception e) when (e is ModelFormatException or FarmInputException or System.Text.Json.JsonException or InvalidDataException)
         {
@@ -103,6 +102,16 @@ public static class UploadApi
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>
+    /// GET /api/models/{model}/status: the newest upload's intake: pending until a render silo has
+    /// catalogued it, then ready (the model is served at /api/models/{model}), or failed with the reason.
+    /// </summary>
+    public static async Task<Ok<ModelIntakeStatus>> StatusAsync(IGrainFactory grains, string model) =>
+        TypedResults.Ok(await grains.GetGrain<IModelGrain>(FarmIds.Model(model)).IntakeStatusAsync()
+            ?? throw new FarmNotFoundException($"there is no model '{FarmIds.Shorten(model)}' and no upload of it; upload it with POST /api/models."));
+
+    public static string StatusUrl(string model) => $"/api/models/{model}/status";
 
     /// <summary>The manifest sent (naming the uploaded files), or one inferred from the model with its guesses written down.</summary>
     private static ModelManifest ManifestFor(Dictionary<string, string> parts, string modelPath, string caller, string? id)
@@ -122,6 +131,9 @@ public static class UploadApi
                 Model = Path.GetFileName(modelPath),
                 Input = sent.Input with { PreprocessingModel = parts.ContainsKey("preprocessing") ? "preprocessing.onnx" : null },
             };
+
+            // The cheap checks, without running anything: the files parse and the manifest's image input is there.
+            OrganismRegistry.Compose(manifest);
         }
         else
         {

@@ -51,6 +51,24 @@ internal sealed class JobDirectoryGrain(
 
     public Task<JobStatus> SubmitAsync(JobSpec spec) => SubmitWithinQuotaAsync(spec, JobQuota.Unlimited);
 
+    public async Task<JobStatus> SubmitIntakeAsync(string model, string version, string owner)
+    {
+        FarmIds.Check(model, "model");
+        var sequence = state.State.NextSequence++;
+        var id = string.Create(CultureInfo.InvariantCulture, $"{model}-intake-{sequence:D6}-{Random.Shared.Next(0x10000):x4}");
+
+        // Before any render (a user waits on it, and it is one short item), and outside the owner's quotas (it renders nothing).
+        var spec = new JobSpec { Model = model, Priority = int.MaxValue, Owner = owner, Intake = true };
+        var status = await Job(id).CreateAsync(spec, version, JobPlanner.Intake(id, model, version));
+        state.State.Jobs[id] = new DirectoryEntry
+        {
+            Job = id, Priority = spec.Priority, State = status.State, Sequence = sequence, SubmittedAt = time.GetUtcNow(),
+        };
+        await state.WriteStateAsync();
+        logger.LogInformation("Submitted the intake of model {Model} version {Version} as job {Job}", model, version, id);
+        return status;
+    }
+
     public async Task<JobStatus> SubmitWithinQuotaAsync(JobSpec spec, JobQuota quota)
     {
         var token = spec.ClientToken is { Length: > 0 } t ? $"{spec.Owner}\n{t}" : null;

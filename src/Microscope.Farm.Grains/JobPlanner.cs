@@ -49,6 +49,10 @@ public static class JobPlanner
     public static double Cost(IEnumerable<WorkItem> items) =>
         items.Sum(i => Math.Max(1, i.Units.Count) * (double)i.Options.Steps * i.Options.Size * i.Options.Size / (128.0 * 128.0));
 
+    /// <summary>A model intake: one item that catalogs the staged package of <paramref name="version"/>.</summary>
+    public static List<WorkItem> Intake(string jobId, string model, string version) =>
+        [new(jobId, 0, WorkKind.Intake, model, version, "", "", [], LensOptions.Default, 0, 1, [])];
+
     public static List<WorkItem> Plan(string jobId, JobSpec spec, ModelInfo model)
     {
         Validate(spec);

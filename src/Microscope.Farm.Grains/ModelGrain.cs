@@ -6,6 +6,9 @@ namespace Microscope.Farm.Grains;
 public sealed class ModelState
 {
     [Id(0)] public ModelInfo? Model { get; set; }
+
+    /// <summary>The newest upload's intake: its version, job and when it was submitted.</summary>
+    [Id(1)] public ModelIntakeStatus? Intake { get; set; }
 }
 
 /// <summary>A model organism: its stored package, catalog, offered lenses and version (a content hash).</summary>
@@ -35,6 +38,50 @@ internal sealed class ModelGrain(
     }
 
     public Task<ModelInfo?> GetAsync() => Task.FromResult(state.State.Model);
+
+    public async Task<ModelIntakeStatus> StartIntakeAsync(string version, string owner)
+    {
+        if (await IntakeStatusAsync() is { State: not ModelIntakeState.Failed } current && current.Version == version)
+        {
+            return current;
+        }
+
+        var job = await GrainFactory.GetGrain<IJobDirectoryGrain>(0).SubmitIntakeAsync(this.GetPrimaryKeyString(), version, owner);
+        state.State.Intake = new ModelIntakeStatus(this.GetPrimaryKeyString(), version, ModelIntakeState.Pending, null, job.Id, job.SubmittedAt);
+        await state.WriteStateAsync();
+        return state.State.Intake;
+    }
+
+    /// <summary>The intake as its job tells it: ready once the model is registered at its version, failed with the job's error.</summary>
+    public async Task<ModelIntakeStatus?> IntakeStatusAsync()
+    {
+        var (model, intake) = (state.State.Model, state.State.Intake);
+        if (intake is null || intake.Version == model?.Version)
+        {
+            return model is null ? null
+                : new ModelIntakeStatus(model.Id, model.Version, ModelIntakeState.Ready, null, intake?.Job, intake?.SubmittedAt ?? model.RegisteredAt);
+        }
+
+        if (intake.Job is not { } id)
+        {
+            return intake;
+        }
+
+        var job = await GrainFactory.GetGrain<IJobGrain>(id).GetStatusAsync();
+        return job.State switch
+        {
+            JobState.Completed => intake with { State = ModelIntakeState.Ready },
+            JobState.Failed => intake with { State = ModelIntakeState.Failed, Reason = Reason(job) },
+            JobState.Cancelled => intake with { State = ModelIntakeState.Failed, Reason = $"its intake job {job.Id} was cancelled; upload the model again." },
+            _ => intake,
+        };
+    }
+
+    /// <summary>The catalog's error without the exception type the worker prefixes it with.</summary>
+    private static string Reason(JobStatus job) =>
+        job.Failures.FirstOrDefault()?.Error is not { } error ? $"its intake job {job.Id} failed; see GET /api/jobs/{job.Id}."
+        : error.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0 && error[..colon].EndsWith("Exception", StringComparison.Ordinal) && !error[..colon].Contains(' ', StringComparison.Ordinal) ? error[(colon + 2)..]
+        : error;
 }
 
 [GenerateSerializer]

@@ -1,13 +1,14 @@
 using System.Globalization;
-using Microscope.Farm.Rendering;
+using Microscope.Farm.Api;
 using Microscope.Farm.Storage;
 using Microscope.Organisms;
 
 namespace Microscope.Farm.Host;
 
 /// <summary>
-/// On the api role: publishes the configured built-in organisms to the lens store, registers them,
-/// submits the default job (idempotent on its client token, so a restart resumes it instead of
+/// On the api role: hands the configured built-in organisms to model intake (their files staged in the
+/// lens store, catalogued by a render silo: this role never runs a model), waits until they are
+/// registered, submits the default job (idempotent on its client token, so a restart resumes it instead of
 /// starting over), and prints its progress and where to look.
 /// </summary>
 internal sealed partial class FarmBootstrap(
@@ -20,11 +21,29 @@ internal sealed partial class FarmBootstrap(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await WhenStartedAsync(stoppingToken);
+        var intakes = new List<ModelIntakeStatus>();
         foreach (var id in farm.Organisms)
         {
-            var manifest = OrganismRegistry.Default.Resolve(id);
-            var model = await ModelPackages.PublishAsync(store, manifest, stoppingToken);
-            await grains.GetGrain<IModelGrain>(model.Id).RegisterAsync(model);
+            var package = await ModelPackage.ReadAsync(OrganismRegistry.Default.Resolve(id), stoppingToken);
+            var intake = await ModelIntake.StartAsync(grains, store, package, "", stoppingToken);
+            if (intake.State == ModelIntakeState.Pending)
+            {
+                LogPending(logger, intake.Model, intake.Version, intake.Job ?? "");
+            }
+
+            intakes.Add(intake);
+        }
+
+        foreach (var intake in intakes)
+        {
+            var done = await ModelIntake.WaitAsync(grains, intake.Model, TimeSpan.FromSeconds(1), stoppingToken);
+            if (done.State == ModelIntakeState.Failed)
+            {
+                LogRefused(logger, done.Model, done.Reason ?? "");
+                continue;
+            }
+
+            var model = (await grains.GetGrain<IModelGrain>(done.Model).GetAsync())!;
             LogRegistered(logger, model.Id, model.Version, model.Layers.Count, model.TotalUnits);
         }
 
@@ -115,6 +134,12 @@ internal sealed partial class FarmBootstrap(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: {Layers} layers, {Units} units")]
     private static partial void LogRegistered(ILogger logger, string model, string version, int layers, int units);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version}: staged; a render silo catalogues it (intake job {Job})")]
+    private static partial void LogPending(ILogger logger, string model, string version, string job);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} was not registered: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The farm is up: {Url}/api/models, {Url}/api/jobs, {Url}/healthz, {Url}/metrics")]
     private static partial void LogReady(ILogger logger, string url);

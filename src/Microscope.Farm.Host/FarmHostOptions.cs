@@ -81,7 +81,7 @@ public sealed class FarmHostOptions
             throw new ArgumentException($"Farm:Render:CudaMemoryMegabytes must be 0 (no limit) or a number of MiB, not {Render.CudaMemoryMegabytes}.");
         }
 
-        if (Render.Sizing(1).Problem("Farm:Render:") is { } sizing)
+        if (Renders && SizingProblem(Render) is { } sizing)
         {
             throw new ArgumentException(sizing);
         }
@@ -91,6 +91,10 @@ public sealed class FarmHostOptions
             throw new ArgumentException($"Farm:Engine:Kind must be lens or simulated, not '{Engine.Kind}'.");
         }
     }
+
+    /// <summary>Render silos only, and in a method of its own: an api silo validating its settings does not load the lens library (BatchSizing).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static string? SizingProblem(RenderDeviceOptions render) => render.Sizing(1).Problem("Farm:Render:");
 
     public sealed class HttpOptions
     {

@@ -25,10 +25,13 @@ internal static class FarmServices
     public static IServiceCollection AddFarmRendering(this IServiceCollection services, FarmHostOptions farm, IConfiguration configuration)
     {
         var siloName = $"{Environment.MachineName}-{farm.Cluster.SiloPort}";
+
+        // Model intake (uploads and the configured organisms) runs here, within the catalog's probe limits, checked at start.
+        var probe = (configuration.GetSection("Farm:Catalog").Get<ProbeLimits>() ?? ProbeLimits.Default).Validate();
         services.AddRenderWorker(siloName, o => configuration.GetSection(RenderWorkerOptions.Section).Bind(o));
         if (farm.Engine.Kind == "simulated")
         {
-            services.AddSingleton<IRenderEngine>(sp => new SimulatedRenderEngine(sp.GetRequiredService<ILensStore>(), TimeSpan.FromMilliseconds(farm.Engine.SimulatedMilliseconds), farm.Engine.JournalFolder, datasets: [.. farm.Engine.Datasets.Keys]));
+            services.AddSingleton<IRenderEngine>(sp => Intake(sp, probe, new SimulatedRenderEngine(sp.GetRequiredService<ILensStore>(), TimeSpan.FromMilliseconds(farm.Engine.SimulatedMilliseconds), farm.Engine.JournalFolder, datasets: [.. farm.Engine.Datasets.Keys])));
         }
         else
         {
@@ -36,14 +39,14 @@ internal static class FarmServices
             services.AddSingleton(sp => new ModelCache(sp.GetRequiredService<ILensStore>(),
                 farm.Engine.CacheFolder ?? Path.Combine(Path.GetFullPath(farm.Store.Path), "cache"),
                 sp.GetRequiredService<RenderDevice>().Settings, sp.GetRequiredService<ILogger<ModelCache>>()));
-            services.AddSingleton<IRenderEngine>(sp => new LensRenderEngine(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<ModelCache>(),
+            services.AddSingleton<IRenderEngine>(sp => Intake(sp, probe, new LensRenderEngine(sp.GetRequiredService<ILensStore>(), sp.GetRequiredService<ModelCache>(),
                 new RenderEngineOptions
                 {
                     Datasets = farm.Engine.Datasets,
                     JournalFolder = farm.Engine.JournalFolder,
                     Sizing = farm.Render.Sizing(sp.GetRequiredService<IOptions<RenderWorkerOptions>>().Value.Slots),
                 },
-                sp.GetRequiredService<ILogger<LensRenderEngine>>()));
+                sp.GetRequiredService<ILogger<LensRenderEngine>>())));
 
             // The worker advertises (and /healthz reports) the device sessions really get, not the one asked for.
             services.AddOptions<RenderWorkerOptions>().PostConfigure<RenderDevice>((o, device) => o.Device = device.Settings.Device.ToString());
@@ -52,6 +55,9 @@ internal static class FarmServices
         services.AddHealthChecks().AddCheck<RenderHealth>("render", tags: ["ready"]);
         return services;
     }
+
+    private static ModelIntakeEngine Intake(IServiceProvider services, ProbeLimits probe, IRenderEngine lenses) =>
+        new(lenses, services.GetRequiredService<ILensStore>(), services.GetRequiredService<IGrainFactory>(), probe);
 
     /// <summary>Probes the render device before the silo starts; false when it refused (the reason is logged as one critical line).</summary>
     public static bool RenderDeviceReady(this IServiceProvider services)

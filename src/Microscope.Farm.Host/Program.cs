@@ -43,7 +43,8 @@ if (farm.ServesApi)
 }
 
 var app = builder.Build();
-if (!app.Services.RenderDeviceReady())
+// Only a render silo touches the ML engine: an api silo never loads ONNX Runtime (ApiRoleTests reads its mapped files).
+if (farm.Renders && !app.Services.RenderDeviceReady())
 {
     return 1;
 }

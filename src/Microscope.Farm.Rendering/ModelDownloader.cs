@@ -1,5 +1,6 @@
 using Microscope.Farm.Storage;
 using Microscope.Onnx;
+using Microscope.Organisms;
 
 namespace Microscope.Farm.Rendering;
 
@@ -79,7 +80,7 @@ internal sealed class ModelDownloader(ILensStore store, string folder)
         }
 
         var preprocessing = File.Exists(Local(ModelPackages.PreprocessingFile)) ? File.ReadAllBytes(Local(ModelPackages.PreprocessingFile)) : null;
-        var actual = ModelPackages.Version(File.ReadAllBytes(Local(ModelPackages.ModelFile)), preprocessing, File.ReadAllBytes(Local(ModelPackages.ManifestFile)));
+        var actual = ModelPackage.ComputeVersion(File.ReadAllBytes(Local(ModelPackages.ModelFile)), preprocessing, File.ReadAllBytes(Local(ModelPackages.ManifestFile)));
         if (actual != version)
         {
             throw new ModelFormatException($"model '{model}' version {version}: the stored files hash to {actual}, so the package is corrupt; publish the model again.");

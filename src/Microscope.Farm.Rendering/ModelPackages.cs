@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microscope.Farm.Storage;
 using Microscope.Inference;
@@ -16,13 +15,10 @@ namespace Microscope.Farm.Rendering;
 /// </summary>
 public static class ModelPackages
 {
-    public const string ModelFile = "model.onnx";
-    public const string PreprocessingFile = "preprocess.onnx";
-    public const string ManifestFile = "manifest.json";
-    public const string CatalogFile = "catalog.json";
-
-    /// <summary>A package as read from its files: the manifest, the version hashed from them, and their bytes.</summary>
-    public sealed record ModelPackage(ModelManifest Manifest, string Version, byte[] Model, byte[]? Preprocessing, byte[] ManifestJson);
+    public const string ModelFile = ModelPackage.ModelFile;
+    public const string PreprocessingFile = ModelPackage.PreprocessingFile;
+    public const string ManifestFile = ModelPackage.ManifestFile;
+    public const string CatalogFile = ModelPackage.CatalogFile;
 
     /// <summary>Publishes a built-in organism ("resnet18") from <paramref name="registry"/> (the one beside the program by default).</summary>
     public static Task<ModelInfo> PublishOrganismAsync(ILensStore store, string id, OrganismRegistry? registry = null, CancellationToken cancellationToken = default) =>
@@ -46,17 +42,7 @@ public static class ModelPackages
 
     /// <summary>Validates, catalogs and stores the model; returns what the model grain holds.</summary>
     public static async Task<ModelInfo> PublishAsync(ILensStore store, ModelManifest manifest, CancellationToken cancellationToken = default) =>
-        await PublishAsync(store, await ReadAsync(manifest, cancellationToken), ProbeLimits.Default, _ => Task.CompletedTask, cancellationToken);
-
-    /// <summary>The files of a package and its version, read without cataloging or storing anything: enough to decide whether to go on.</summary>
-    public static async Task<ModelPackage> ReadAsync(ModelManifest manifest, CancellationToken cancellationToken = default)
-    {
-        var model = await File.ReadAllBytesAsync(manifest.ModelPath, cancellationToken);
-        var preprocessing = manifest.PreprocessingModelPath is { } p ? await File.ReadAllBytesAsync(p, cancellationToken) : null;
-        var stored = manifest with { Model = ModelFile, Input = manifest.Input with { PreprocessingModel = preprocessing is null ? null : PreprocessingFile } };
-        var manifestJson = JsonSerializer.SerializeToUtf8Bytes(stored, ModelManifest.JsonOptions);
-        return new ModelPackage(manifest, Version(model, preprocessing, manifestJson), model, preprocessing, manifestJson);
-    }
+        await PublishAsync(store, await ModelPackage.ReadAsync(manifest, cancellationToken), ProbeLimits.Default, _ => Task.CompletedTask, cancellationToken);
 
     /// <summary>
     /// Catalogs the package (within <paramref name="probe"/>), stores it, and hands the result to
@@ -112,19 +98,6 @@ public static class ModelPackages
 
             throw;
         }
-    }
-
-    /// <summary>16 hex digits of SHA-256 over the model, the preprocessing model and the manifest, each length-prefixed.</summary>
-    public static string Version(byte[] model, byte[]? preprocessing, byte[] manifestJson)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var part in new[] { model, preprocessing ?? [], manifestJson })
-        {
-            hash.AppendData(BitConverter.GetBytes((long)part.Length));
-            hash.AppendData(part);
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
     /// <summary>

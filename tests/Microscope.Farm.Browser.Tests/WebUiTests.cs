@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using Deque.AxeCore.Playwright;
+using Microscope.Testing;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
@@ -189,7 +190,9 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
     {
         var page = await farm.NewPageAsync();
         await page.GotoAsync("/jobs");
-        var job = page.Locator(".job").First;
+
+        // The default job: the oldest render job of small (newer ones, an on-demand render or an upload's intake, are listed above it).
+        var job = page.Locator(".job").Filter(new() { Has = page.Locator("h2", new() { HasTextRegex = new Regex(@"^small-\d{6}-") }) }).Last;
         await Expect(job.Locator(".state")).ToHaveTextAsync("Completed");
         var bar = job.Locator("progress");
         Assert.Equal(await bar.GetAttributeAsync("max"), await bar.GetAttributeAsync("value"));
@@ -216,6 +219,20 @@ public sealed partial class WebUiTests(FarmFixture farm, ITestOutputHelper outpu
         await page.GotoAsync("/");
         var card = page.Locator(".card").Filter(new() { Has = page.Locator("a[href='/models/uploaded-tiny']") });
         await Expect(card).ToContainTextAsync("uploaded by local");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task An_upload_the_catalog_refuses_shows_its_failed_status_and_reason()
+    {
+        // A well-formed model declaring a 4096×4096 input: accepted by the request, refused by the render silo's catalog probe limit.
+        var page = await farm.NewPageAsync();
+        await page.GotoAsync("/jobs");
+        await page.GetByLabel("Model (.onnx)").SetInputFilesAsync(new FilePayload { Name = "huge.onnx", MimeType = "application/octet-stream", Buffer = Onnx.OnnxModelFile.ToBytes(TinyModel.SmallCnn(size: 4096)) });
+        await page.GetByLabel("Id (optional)").FillAsync("huge-input");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
+        await Expect(page.Locator(".upload .message")).ToContainTextAsync("Not accepted:");
+        await Expect(page.Locator(".upload .message")).ToContainTextAsync("Farm:Catalog:MaxProbePixels");
         await page.Context.CloseAsync();
     }
 

@@ -566,13 +566,15 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output)
 
         // A file name that climbs is only a name: the id is made of its safe characters, or it is refused.
         var climbing = await UploadAsync(Model(16), "../../../../escape.onnx", ApiHost.Key, "?id=climber");
-        Assert.Equal(HttpStatusCode.Created, climbing.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, climbing.StatusCode);
+        var info = await Intake.RegisteredAsync(Http, climbing, ApiHost.Key);
         var added = Added(before, await host.SettledBlobsAsync());
         Assert.NotEmpty(added);
-        Assert.All(added, b => Assert.True(b.StartsWith("lenses/models/climber/", StringComparison.Ordinal) || b.StartsWith("grains-index/model", StringComparison.Ordinal), b));
+        Assert.All(added, b => Assert.True(b.StartsWith("lenses/models/climber/", StringComparison.Ordinal) || b.StartsWith("grains-index/model", StringComparison.Ordinal)
+            || b.StartsWith("grains-jobs/", StringComparison.Ordinal), b));
+        Assert.DoesNotContain(added, b => b.EndsWith("/intake.json", StringComparison.Ordinal));
 
-        // Nothing refused above left a blob; the one upload that was accepted is served.
-        var info = await climbing.Content.ReadFromJsonAsync<JsonElement>();
+        // Nothing refused above left a blob; the one upload that was accepted is served once catalogued.
         Assert.Equal("climber", info.GetProperty("id").GetString());
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync("/api/models/climber/layers")).StatusCode);
         Assert.Contains("climber", (await Http.GetFromJsonAsync<JsonElement>("/api/models")).EnumerateArray().Select(m => m.GetProperty("id").GetString()));
@@ -684,8 +686,9 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output)
 
         // Only what the right key asked for (and the server took) may have changed a blob: the job ledgers and
         // the models it uploaded. Jobs it submitted carry a tag no worker serves, so nothing renders meanwhile.
-        var uploaded = accepted.Where(a => a.Request.StartsWith("POST /api/models", StringComparison.Ordinal))
-            .Select(a => JsonDocument.Parse(a.Body).RootElement.GetProperty("id").GetString()!).ToHashSet();
+        var uploads = accepted.Where(a => a.Request.StartsWith("POST /api/models", StringComparison.Ordinal)).Select(a => JsonDocument.Parse(a.Body).RootElement.Clone()).ToList();
+        var uploaded = uploads.Select(u => u.GetProperty("model").GetString()!).ToHashSet();
+        var intakes = uploads.Select(u => u.GetProperty("job").GetString()).OfType<string>().ToList();
         var submitted = accepted.Where(a => a.Request.StartsWith("POST /api/jobs ", StringComparison.Ordinal) || a.Request.StartsWith("POST /api/jobs?", StringComparison.Ordinal))
             .Select(a => JsonDocument.Parse(a.Body).RootElement.GetProperty("id").GetString()!).ToList();
         foreach (var job in submitted.Append(fuzzJob))
@@ -701,7 +704,7 @@ public sealed class ApiTests(ApiHost host, ITestOutputHelper output)
             || (uploaded.Count > 0 && blob == "grains-index/models-modeldirectory/0.json"),
             $"{blob} changed; accepted writes:\n{string.Join("\n", accepted.Select(a => a.Request))}"));
         Assert.All(changed.Where(b => b.StartsWith("grains-jobs/job-job/", StringComparison.Ordinal)), blob =>
-            Assert.Contains(submitted.Append(fuzzJob), j => blob == $"grains-jobs/job-job/{j}.json"));
+            Assert.Contains(submitted.Append(fuzzJob).Concat(intakes), j => blob == $"grains-jobs/job-job/{j}.json"));
         Assert.DoesNotContain(after.Keys, b => b.StartsWith("lenses/", StringComparison.Ordinal) && !b.StartsWith("lenses/models/", StringComparison.Ordinal));
         Assert.Equal(before.Keys.Count(k => k.Contains("/units/", StringComparison.Ordinal)), after.Keys.Count(k => k.Contains("/units/", StringComparison.Ordinal)));
     }

@@ -31,8 +31,9 @@ public sealed class EmbeddedFarm : IAsyncLifetime
         });
         await Silo.WaitUntilAsync(async () =>
         {
-            var jobs = await Http.GetFromJsonAsync<JsonElement>("/api/jobs");
-            return jobs.GetArrayLength() > 0 && jobs[0].GetProperty("state").GetString() == "Completed";
+            // The default job, not the organism's intake job before it.
+            var jobs = (await Http.GetFromJsonAsync<JsonElement>("/api/jobs")).EnumerateArray().Where(j => !j.GetProperty("intake").GetBoolean()).ToList();
+            return jobs.Count > 0 && jobs[0].GetProperty("state").GetString() == "Completed";
         }, TimeSpan.FromMinutes(2), "finished default job");
     }
 

@@ -135,7 +135,11 @@ public sealed class HostileFuzzTests(ApiHost host, ITestOutputHelper output)
 
         // What changed is exactly what the accepted writes asked for: their jobs, their models, nothing else.
         var uploaded = accepted.Where(a => a.Request.Contains(" POST /api/models", StringComparison.Ordinal))
-            .Select(a => JsonDocument.Parse(a.Body).RootElement.GetProperty("id").GetString()!).ToHashSet();
+            .Select(a => JsonDocument.Parse(a.Body).RootElement.GetProperty("model").GetString()!).ToHashSet();
+
+        // Each accepted upload has its intake job (a render silo catalogs it), listed with the jobs.
+        var intakes = accepted.Where(a => a.Request.Contains(" POST /api/models", StringComparison.Ordinal))
+            .Select(a => JsonDocument.Parse(a.Body).RootElement.GetProperty("job").GetString()).OfType<string>().ToHashSet();
         var submitted = accepted.Where(a => a.Request.Contains(" POST /api/jobs", StringComparison.Ordinal) && JsonDocument.Parse(a.Body).RootElement.TryGetProperty("spec", out _))
             .Select(a => JsonDocument.Parse(a.Body).RootElement).ToList();
         Assert.All(submitted, s => Assert.Equal("tester", s.GetProperty("spec").GetProperty("owner").GetString()));
@@ -148,11 +152,11 @@ public sealed class HostileFuzzTests(ApiHost host, ITestOutputHelper output)
 
         var modelsAfter = await ModelsAsync();
         Assert.Equal(models.Concat(modelsAfter.Where(m => uploaded.Contains(m.Key))).OrderBy(m => m.Key), modelsAfter.OrderBy(m => m.Key));
-        Assert.Equal(jobs.Union(submittedIds).Order(), (await JobIdsAsync()).Order());
+        Assert.Equal(jobs.Union(submittedIds).Union(intakes).Order(), (await JobIdsAsync()).Order());
         var blobs = await host.SettledBlobsAsync();
         var changed = before.Keys.Union(blobs.Keys).Where(k => before.GetValueOrDefault(k) != blobs.GetValueOrDefault(k)).ToList();
         Assert.All(changed, blob => Assert.True(
-            submittedIds.Any(j => blob == $"grains-jobs/job-job/{j}.json") || (blob.StartsWith("grains-jobs/", StringComparison.Ordinal) && !blob.StartsWith("grains-jobs/job-job/", StringComparison.Ordinal))
+            submittedIds.Concat(intakes).Any(j => blob == $"grains-jobs/job-job/{j}.json") || (blob.StartsWith("grains-jobs/", StringComparison.Ordinal) && !blob.StartsWith("grains-jobs/job-job/", StringComparison.Ordinal))
             || uploaded.Any(m => blob.StartsWith($"lenses/models/{m}/", StringComparison.Ordinal) || blob == $"grains-index/model-model/{m}.json")
             || (uploaded.Count > 0 && blob == "grains-index/models-modeldirectory/0.json"),
             $"{blob} changed; accepted writes:\n{string.Join("\n", accepted.Select(a => a.Request))}"));

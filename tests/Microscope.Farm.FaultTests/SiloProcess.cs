@@ -30,6 +30,10 @@ internal sealed class SiloProcess : IDisposable
         return (Field("VmRSS"), Field("VmHWM"));
     }
 
+    /// <summary>The files the process has mapped (its loaded libraries and assemblies), from /proc/&lt;pid&gt;/maps.</summary>
+    public IReadOnlyList<string> MappedFiles() =>
+        [.. File.ReadAllLines($"/proc/{process.Id}/maps").Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length == 6 && f[5].StartsWith('/')).Select(f => f[5].Trim()).Distinct()];
+
     public string Output
     {
         get

@@ -10,7 +10,7 @@ namespace Microscope.Farm.FaultTests;
 
 /// <summary>
 /// Writes against a farm process that requires API keys: model uploads (valid, malformed, oversized,
-/// with ops that have no gradient rule), unauthorized writes, and a fuzz of bodies and ids at every
+/// with ops that have no gradient rule; accepted ones catalogued by the process's render silo), unauthorized writes, and a fuzz of bodies and ids at every
 /// endpoint: never a 500, and nothing stored by what was refused.
 /// </summary>
 public sealed class UploadTests : IAsyncLifetime
@@ -33,7 +33,7 @@ public sealed class UploadTests : IAsyncLifetime
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
         silo = SiloProcess.Start("upload", new Dictionary<string, string>
         {
-            ["Farm__Role"] = "api",
+            ["Farm__Role"] = "all",
             ["Farm__Http__Url"] = $"http://127.0.0.1:{port}",
             ["Farm__Cluster__SiloPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Farm__Cluster__GatewayPort"] = Azurite.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -74,8 +74,8 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(["small"], StoredModels());
 
         var accepted = await Upload(model, "first.onnx");
-        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
-        var info = await accepted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var info = await Intake.RegisteredAsync(http, accepted, Key);
         Assert.Equal("first", info.GetProperty("id").GetString());
         Assert.Equal(8, info.GetProperty("layers").GetArrayLength());
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/models/first")).StatusCode);
@@ -96,8 +96,8 @@ public sealed class UploadTests : IAsyncLifetime
         m.Output(m.Relu(m.Conv(soft, 4, 4)));
         var response = await Upload(m.ToBytes(), "soft.onnx");
 
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var info = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var info = await Intake.RegisteredAsync(http, response, Key);
         Assert.Equal(["dataset-examples", "tuning"], info.GetProperty("lenses").EnumerateArray().Select(l => l.GetString()));
         Assert.Contains(info.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("Softsign", StringComparison.Ordinal));
     }
@@ -138,6 +138,7 @@ public sealed class UploadTests : IAsyncLifetime
             statuses.Add(("POST /api/jobs " + body, (await http.SendAsync(request)).StatusCode));
         }
 
+        var uploads = new List<(string Name, HttpResponseMessage Response)>();
         for (var i = 0; i < 60; i++)
         {
             var mutated = (byte[])model.Clone();
@@ -147,12 +148,25 @@ public sealed class UploadTests : IAsyncLifetime
             }
 
             var bytes = random.Next(4) == 0 ? mutated[..random.Next(mutated.Length)] : mutated;
-            statuses.Add(("POST /api/models", (await Upload(bytes, $"fuzz{i}.onnx")).StatusCode));
+            var upload = await Upload(bytes, $"fuzz{i}.onnx");
+            statuses.Add(("POST /api/models", upload.StatusCode));
+            if (upload.StatusCode == HttpStatusCode.Accepted)
+            {
+                uploads.Add(($"fuzz{i}", upload));
+            }
         }
 
         Assert.DoesNotContain(statuses, s => (int)s.Item2 >= 500);
-        var accepted = statuses.Count(s => s.Item1 == "POST /api/models" && s.Item2 == HttpStatusCode.Created);
-        Assert.Equal(accepted, StoredModels().Count(m => m.StartsWith("fuzz", StringComparison.Ordinal)));
+
+        // What the request accepted, its render silo catalogs or refuses: exactly the ready ones are stored whole.
+        var ready = 0;
+        foreach (var (_, response) in uploads)
+        {
+            var status = await Intake.SettledAsync(http, response, Key);
+            ready += status.GetProperty("state").GetString() == "Ready" ? 1 : 0;
+        }
+
+        Assert.Equal(ready, StoredModels().Count(m => m.StartsWith("fuzz", StringComparison.Ordinal)));
     }
 
     private async Task<HttpResponseMessage> Upload(byte[] model, string name, string? key = Key)

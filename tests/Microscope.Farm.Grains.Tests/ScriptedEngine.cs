@@ -22,8 +22,17 @@ internal sealed class ScriptedEngine(TimeSpan renderTime) : IRenderEngine
     /// <summary>The one dataset it claims (it reads no images).</summary>
     public IReadOnlyList<string> Datasets { get; } = ["scripted"];
 
+    /// <summary>What an intake item does (a render silo's catalog, scripted); null: intake items are rendered like the rest.</summary>
+    public Func<WorkItem, Task>? Intake { get; set; }
+
     public async Task<WorkResult> RenderAsync(WorkItem item, IProgress<int>? steps, CancellationToken cancellationToken)
     {
+        if (item.Kind == WorkKind.Intake && Intake is { } intake)
+        {
+            await intake(item);
+            return new WorkResult([], true, 0, 0);
+        }
+
         await Task.Delay(renderTime, cancellationToken);
         Renders.Enqueue((item, Environment.CurrentManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (Failures.TryGetValue(item.Index, out var left) && left > 0)

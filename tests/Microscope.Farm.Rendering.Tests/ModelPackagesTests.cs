@@ -127,6 +127,28 @@ public sealed class ModelPackagesTests(RenderFixture fixture) : IClassFixture<Re
         Assert.Contains(model.Notes, n => n.Contains("no manifest was given", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_package_staged_for_intake_reads_back_as_the_same_version_with_its_notes_and_a_changed_one_is_refused()
+    {
+        // What the api role stages (the intake file) and a render silo reads back before it catalogs.
+        var package = await ModelPackage.ReadAsync(ManifestInference.Infer(fixture.ModelPath));
+        Assert.NotEmpty(package.Manifest.Assumptions);
+        var staged = ModelPackage.FromIntake(package.Version, package.IntakeJson(), package.Model, package.Preprocessing, fixture.NewFolder("intake"));
+
+        Assert.Equal(package.Version, staged.Version);
+        Assert.Equal(package.ManifestJson, staged.ManifestJson);
+        Assert.Equal(package.Manifest.Assumptions, staged.Manifest.Assumptions);
+        Assert.True(File.Exists(staged.Manifest.ModelPath));
+        var published = await ModelPackages.PublishAsync(new FileSystemLensStore(fixture.NewFolder("intake-store")), staged, Inference.ProbeLimits.Default, _ => Task.CompletedTask);
+        Assert.Equal(package.Version, published.Version);
+        Assert.Contains(published.Notes, n => n.Contains("no manifest was given", StringComparison.Ordinal));
+
+        var changed = (byte[])package.Model.Clone();
+        changed[^1] ^= 1;
+        var error = Assert.Throws<ModelFormatException>(() => ModelPackage.FromIntake(package.Version, package.IntakeJson(), changed, null, fixture.NewFolder("intake-changed")));
+        Assert.Contains("upload the model again", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<List<string>> ListAsync(ILensStore store, ModelInfo model)
     {
         var files = new List<string>();

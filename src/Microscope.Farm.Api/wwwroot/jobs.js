@@ -10,8 +10,10 @@ function job(j) {
   const label = `${j.id}: ${count(c.done)} of ${count(c.total)} work items done`;
   return h('li', { class: `card job ${j.state.toLowerCase()}` },
     h('h2', {}, j.id, ' ', h('span', { class: 'state' }, j.state)),
-    h('p', {}, 'Model ', h('a', { href: modelPath(j.model) }, j.model), ` · lenses ${(j.lenses.length ? j.lenses : ['featurevis']).join(', ')}`,
-      ` · ${j.layers ? `${count(j.layers)} layers` : 'every layer'} · ${j.units === 'all' ? 'every unit' : `units ${j.units}`} · priority ${j.priority}`),
+    j.intake
+      ? h('p', {}, 'Model ', h('a', { href: modelPath(j.model) }, j.model), ' · intake: a render silo catalogs the upload')
+      : h('p', {}, 'Model ', h('a', { href: modelPath(j.model) }, j.model), ` · lenses ${(j.lenses.length ? j.lenses : ['featurevis']).join(', ')}`,
+        ` · ${j.layers ? `${count(j.layers)} layers` : 'every layer'} · ${j.units === 'all' ? 'every unit' : `units ${j.units}`} · priority ${j.priority}`),
     h('progress', { max: Math.max(c.total, 1), value: c.done, 'aria-label': label }),
     h('dl', { class: 'facts counts' },
       h('dt', {}, 'Done'), h('dd', {}, `${count(c.done)} / ${count(c.total)} (${percent(c.done, c.total)})`),
@@ -28,6 +30,19 @@ function job(j) {
         h('ul', {}, j.failures.map((f) => h('li', {},
           h('strong', {}, f.description), ` after ${f.attempts} attempts on ${f.workers.join(', ') || 'no worker'}: `, h('code', {}, f.error)))))
       : null);
+}
+
+// An accepted upload is catalogued by a render silo: follow its status (GET /api/models/{id}/status)
+// until it is ready or failed, saying that it waits.
+async function intake(status, headers, message) {
+  while (status.state === 'Pending') {
+    message.textContent = `Uploaded ${status.model}; a render silo is cataloguing it (pending)…`;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const response = await fetch(`/api/models/${encodeURIComponent(status.model)}/status`, { headers });
+    if (!response.ok) throw new Error(`its status could not be read: ${response.status} ${response.statusText}`);
+    status = await response.json();
+  }
+  return status;
 }
 
 function uploadForm(uploaded) {
@@ -58,14 +73,17 @@ function uploadForm(uploaded) {
     try {
       const id = form.querySelector('#upload-id').value.trim();
       const response = await fetch(`/api/models${id ? `?id=${encodeURIComponent(id)}` : ''}`, { method: 'POST', body, headers });
-      const result = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(result.detail ?? `${response.status} ${response.statusText}`);
+      const accepted = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(accepted.detail ?? `${response.status} ${response.statusText}`);
+      const status = await intake(accepted, headers, message);
+      if (status.state === 'Failed') throw new Error(status.reason);
+      const model = await (await fetch(`/api/models/${encodeURIComponent(status.model)}`, { headers })).json();
       if (render.checked) {
-        const job = await fetch('/api/jobs', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ model: result.id }) });
-        if (!job.ok) throw new Error(`the model ${result.id} is registered, but its job was refused: ${(await job.json().catch(() => ({}))).detail ?? job.status}`);
+        const job = await fetch('/api/jobs', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ model: model.id }) });
+        if (!job.ok) throw new Error(`the model ${model.id} is registered, but its job was refused: ${(await job.json().catch(() => ({}))).detail ?? job.status}`);
       }
 
-      message.replaceChildren(`Registered ${result.id} (${result.layers.length} layers). `, h('a', { href: modelPath(result.id) }, `Open ${result.id}`));
+      message.replaceChildren(`Registered ${model.id} (${model.layers.length} layers). `, h('a', { href: modelPath(model.id) }, `Open ${model.id}`));
       uploaded();
     } catch (error) {
       message.textContent = `Not accepted: ${error.message}`;
