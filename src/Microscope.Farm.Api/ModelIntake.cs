@@ -16,7 +16,8 @@ public static class ModelIntake
     {
         var (id, version) = (package.Manifest.Id, package.Version);
         var registry = grains.GetGrain<IModelGrain>(id);
-        if (await registry.IntakeStatusAsync() is { State: ModelIntakeState.Ready } ready && ready.Version == version)
+        // A version held from before layer graphs were catalogued is taken in again, for its graph.
+        if (await registry.GetAsync() is { Edges.Count: > 0 } held && held.Version == version && await registry.IntakeStatusAsync() is { } ready)
         {
             return ready;
         }

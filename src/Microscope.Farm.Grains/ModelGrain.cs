@@ -41,7 +41,8 @@ internal sealed class ModelGrain(
 
     public async Task<ModelIntakeStatus> StartIntakeAsync(string version, string owner)
     {
-        if (await IntakeStatusAsync() is { State: not ModelIntakeState.Failed } current && current.Version == version)
+        if (await IntakeStatusAsync() is { State: not ModelIntakeState.Failed } current && current.Version == version
+            && !(current.State == ModelIntakeState.Ready && state.State.Model is { Edges.Count: 0 }))
         {
             return current;
         }

@@ -28,7 +28,7 @@ public sealed class ModelIntakeEngine(IRenderEngine lenses, ILensStore store, IG
     {
         var started = Stopwatch.GetTimestamp();
         var registry = grains.GetGrain<IModelGrain>(item.Model);
-        if ((await registry.GetAsync())?.Version == item.ModelVersion)
+        if (await registry.GetAsync() is { Edges.Count: > 0 } held && held.Version == item.ModelVersion)
         {
             // A retried item whose first attempt registered the model.
             return new WorkResult([], Rendered: false, 0, 0);

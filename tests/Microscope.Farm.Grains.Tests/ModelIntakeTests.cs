@@ -14,7 +14,7 @@ public class ModelIntakeTests(FarmClusterFixture farm)
     {
         farm.Engine.Intake = item => item.Model == "refused"
             ? throw new ModelFormatException("upload: the model has no image input (a 4-D float tensor)")
-            : farm.Client.GetGrain<IModelGrain>(item.Model).RegisterAsync(Samples.Model(item.Model, item.ModelVersion));
+            : farm.Client.GetGrain<IModelGrain>(item.Model).RegisterAsync(Samples.Model(item.Model, item.ModelVersion) with { Edges = [new LayerEdgeInfo("conv1", "conv2")] });
         try
         {
             var taken = farm.Client.GetGrain<IModelGrain>("taken-in");
