@@ -83,8 +83,9 @@ internal sealed class JobDirectoryGrain(
         var id = string.Create(CultureInfo.InvariantCulture, $"{model.Id}-{sequence:D6}-{Random.Shared.Next(0x10000):x4}");
         spec = JobPlanner.Normalize(spec, model);
         var items = JobPlanner.Plan(id, spec, model);
-        await CheckDatasetAsync(items);
+        // The job's own size first (400, no cluster lookup), then whether a silo has its dataset (404).
         CheckCeilings(items, quota);
+        await CheckDatasetAsync(items);
         CheckQuota(spec.Owner, items.Count, quota);
         state.State.NextSequence++;
         var status = await Job(id).CreateAsync(spec, model.Version, items);
